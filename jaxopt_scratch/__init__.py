@@ -1,0 +1,75 @@
+"""jaxopt_scratch: functional, composable, sweepable optimizer transforms for JAX.
+
+Every public name lives here: ``import jaxopt_scratch as jos``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+# --- core (_base, _combine, _update) ---
+from jaxopt_scratch._base import EmptyState as EmptyState
+from jaxopt_scratch._base import GradientTransformation as GradientTransformation
+from jaxopt_scratch._base import identity as identity
+from jaxopt_scratch._base import set_to_zero as set_to_zero
+from jaxopt_scratch._base import stateless as stateless
+from jaxopt_scratch._combine import MaskedNode as MaskedNode
+from jaxopt_scratch._combine import MaskedState as MaskedState
+from jaxopt_scratch._combine import chain as chain
+from jaxopt_scratch._combine import masked as masked
+from jaxopt_scratch._combine import named_chain as named_chain
+from jaxopt_scratch._update import apply_updates as apply_updates
+
+# --- primitives ---
+from jaxopt_scratch._adaptive_adam import ScaleByAdamState as ScaleByAdamState
+from jaxopt_scratch._adaptive_adam import ScaleByAmsgradState as ScaleByAmsgradState
+from jaxopt_scratch._adaptive_adam import ScaleByLionState as ScaleByLionState
+from jaxopt_scratch._adaptive_adam import scale_by_adam as scale_by_adam
+from jaxopt_scratch._adaptive_adam import scale_by_adamax as scale_by_adamax
+from jaxopt_scratch._adaptive_adam import scale_by_amsgrad as scale_by_amsgrad
+from jaxopt_scratch._adaptive_adam import scale_by_lion as scale_by_lion
+from jaxopt_scratch._adaptive_rms import ScaleByRmsState as ScaleByRmsState
+from jaxopt_scratch._adaptive_rms import ScaleByRssState as ScaleByRssState
+from jaxopt_scratch._adaptive_rms import ScaleByStddevState as ScaleByStddevState
+from jaxopt_scratch._adaptive_rms import scale_by_rms as scale_by_rms
+from jaxopt_scratch._adaptive_rms import scale_by_rss as scale_by_rss
+from jaxopt_scratch._adaptive_rms import scale_by_stddev as scale_by_stddev
+from jaxopt_scratch._clipping import clip as clip
+from jaxopt_scratch._clipping import clip_by_global_norm as clip_by_global_norm
+from jaxopt_scratch._layerwise import scale_by_trust_ratio as scale_by_trust_ratio
+from jaxopt_scratch._momentum import EmaState as EmaState
+from jaxopt_scratch._momentum import TraceState as TraceState
+from jaxopt_scratch._momentum import ema as ema
+from jaxopt_scratch._momentum import trace as trace
+from jaxopt_scratch._scaling import ScaleByScheduleState as ScaleByScheduleState
+from jaxopt_scratch._scaling import scale as scale
+from jaxopt_scratch._scaling import scale_by_learning_rate as scale_by_learning_rate
+from jaxopt_scratch._scaling import scale_by_schedule as scale_by_schedule
+from jaxopt_scratch._weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
+from jaxopt_scratch._weight_decay import add_decayed_weights as add_decayed_weights
+
+# --- aliases ---
+from jaxopt_scratch._aliases_adam import adam as adam
+from jaxopt_scratch._aliases_adam import adamax as adamax
+from jaxopt_scratch._aliases_adam import adamaxw as adamaxw
+from jaxopt_scratch._aliases_adam import adamw as adamw
+from jaxopt_scratch._aliases_adam import amsgrad as amsgrad
+from jaxopt_scratch._aliases_adam import lion as lion
+from jaxopt_scratch._aliases_adam import nadam as nadam
+from jaxopt_scratch._aliases_adam import nadamw as nadamw
+from jaxopt_scratch._aliases_basic import adagrad as adagrad
+from jaxopt_scratch._aliases_basic import rmsprop as rmsprop
+from jaxopt_scratch._aliases_basic import sgd as sgd
+from jaxopt_scratch._aliases_layerwise import lamb as lamb
+from jaxopt_scratch._aliases_layerwise import lars as lars
+
+# --- schedules (issue 3) ---
+
+# --- wrappers and clipping family (issue 3) ---
+
+# --- problems, run, sweep (issue 4) ---
+
+try:
+    __version__ = version("jaxopt_scratch")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+local"
+
+__all__ = sorted(n for n in dir() if not n.startswith("_") and n not in {"version", "PackageNotFoundError"})

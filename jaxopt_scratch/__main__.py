@@ -1,0 +1,5 @@
+"""``python -m jaxopt_scratch``: the command-line tool (see ``_cli``)."""
+
+from jaxopt_scratch._cli import main
+
+raise SystemExit(main())

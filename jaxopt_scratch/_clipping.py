@@ -1,0 +1,77 @@
+"""Gradient clipping: by value and by global norm."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxopt_scratch import _base, _checks, _tree
+
+
+def clip(max_delta: jax.typing.ArrayLike) -> _base.GradientTransformation:
+    r"""Clips every coordinate to :math:`[-\delta, \delta]`: :math:`u = \mathrm{clip}(g, -\delta, \delta)`.
+
+    Value clipping changes the gradient's *direction* when one coordinate is
+    clipped more than another (seed 003 clips to [-10, 10] this way). Compare
+    :func:`clip_by_global_norm`, which keeps the direction.
+
+    Args:
+        max_delta: :math:`\delta \ge 0`; may be traced.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.clip(1.0)
+        >>> print(tx.update(jnp.array([3.0, -0.5, -2.0]), tx.init(jnp.zeros(3)))[0])
+        [ 1.  -0.5 -1. ]
+    """
+    _checks.check_nonnegative("max_delta", max_delta)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+
+        def leaf(g):
+            d = jnp.asarray(max_delta, g.dtype)
+            return jnp.clip(g, -d, d)
+
+        return jax.tree.map(leaf, updates), state
+
+    return _base.GradientTransformation(_base.init_empty_state, update_fn)
+
+
+def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> _base.GradientTransformation:
+    r"""Rescales all updates together so their global norm is at most :math:`c`.
+
+    .. math::
+
+        u = g \cdot \min\!\bigl(1,\ c / \|g\|_2\bigr), \qquad
+        \|g\|_2 = \sqrt{\textstyle\sum_{\text{leaves}} \sum_i g_i^2}
+
+    The direction is kept; only the length shrinks. The factor is one scalar
+    per step, computed in at least float32.
+
+    Args:
+        max_norm: :math:`c > 0`; may be traced.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.clip_by_global_norm(1.0)
+        >>> print(tx.update({"a": jnp.array([3.0]), "b": jnp.array([4.0])},
+        ...                 tx.init({"a": jnp.zeros(1), "b": jnp.zeros(1)}))[0])
+        {'a': Array([0.6], dtype=float32), 'b': Array([0.8], dtype=float32)}
+
+    References:
+        Pascanu, Mikolov & Bengio, `On the difficulty of training recurrent
+        neural networks <https://arxiv.org/abs/1211.5063>`_, 2013.
+    """
+    _checks.check_interval("max_norm", max_norm, 0.0, None, low_open=True)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        norm = _tree.global_norm(updates)
+        c = jnp.asarray(max_norm, norm.dtype)
+        factor = jnp.where(norm < c, jnp.ones_like(norm), c / jnp.where(norm < c, c, norm))
+        return _tree.scale_tree(updates, factor), state
+
+    return _base.GradientTransformation(_base.init_empty_state, update_fn)

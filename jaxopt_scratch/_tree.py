@@ -1,0 +1,179 @@
+"""Private pytree math shared by every transform. Each formula lives here once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def check_float_params(params: Any) -> None:
+    """Raises ``TypeError`` if any leaf of ``params`` has an integer or boolean dtype."""
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
+    for path, leaf in leaves:
+        dtype = jnp.result_type(leaf)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            where = jax.tree_util.keystr(path) or "<root>"
+            raise TypeError(
+                f"`params` leaf {where} has dtype {dtype}; optimizers need floating-point "
+                f"params (an integer parameter cannot take a fractional step). Cast it "
+                f"first, for example `jax.tree.map(lambda p: p.astype(jnp.float32), params)`."
+            )
+
+
+def check_params_given(params: Any, who: str) -> None:
+    """Raises ``ValueError`` when a transform that needs ``params`` gets ``None``."""
+    if params is None:
+        raise ValueError(
+            f"`{who}` needs the current parameters: call "
+            f"`tx.update(updates, state, params)` instead of `tx.update(updates, state)`."
+        )
+
+
+def check_same_structure(updates: Any, reference: Any, who: str, what: str = "state") -> None:
+    """Raises ``ValueError`` showing both tree structures when they differ."""
+    a = jax.tree.structure(updates)
+    b = jax.tree.structure(reference)
+    if a != b:
+        raise ValueError(
+            f"`{who}`: the updates tree does not match the {what} built by `init`.\n"
+            f"  updates: {a}\n"
+            f"  {what}:   {b}\n"
+            f"Call `init` with params of the same structure as the gradients you pass to "
+            f"`update` (same containers, keys and number of leaves)."
+        )
+
+
+def moment_dtype(dtype: Any, requested: Any = None) -> jnp.dtype:
+    """The dtype for an accumulator: ``requested`` if given, else at least float32."""
+    if requested is not None:
+        return jnp.dtype(requested)
+    dtype = jnp.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        return jnp.promote_types(dtype, jnp.complex64)
+    # bfloat16(0.999) == 1.0: a low-precision average would freeze.
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def full_like_state(params: Any, value: Any = 0.0, dtype: Any = None, real: bool = False) -> Any:
+    """An accumulator shaped like ``params`` filled with ``value``, in at least float32.
+
+    ``real=True`` gives the real dtype for complex params (for averages of ``|g|^2``).
+    """
+    check_float_params(params)
+
+    def leaf(p):
+        dt = moment_dtype(jnp.result_type(p), dtype)
+        if real:
+            dt = jnp.finfo(dt).dtype
+        return jnp.full(jnp.shape(p), value, dt)
+
+    return jax.tree.map(leaf, params)
+
+
+def zeros_like_state(params: Any, dtype: Any = None, real: bool = False) -> Any:
+    """Zeros shaped like ``params``, in at least float32 (see :func:`full_like_state`)."""
+    return full_like_state(params, 0.0, dtype, real)
+
+
+def abs_sq(x: jax.Array) -> jax.Array:
+    """``|x|^2`` elementwise, real-valued for complex ``x``."""
+    if jnp.iscomplexobj(x):
+        return jnp.square(x.real) + jnp.square(x.imag)
+    return jnp.square(x)
+
+
+def update_moment(updates: Any, moments: Any, decay: Any, order: int = 1) -> Any:
+    r"""Leafwise EMA :math:`d\,m + (1-d)\,g^{order}` in the moment's dtype.
+
+    ``order=2`` averages :math:`|g|^2`. The update is cast to the moment's dtype
+    *before* it is raised to a power, so a bfloat16 gradient is squared in float32.
+    """
+
+    def leaf(g, m):
+        d = jnp.asarray(decay, jnp.finfo(m.dtype).dtype)
+        g = g.astype(jnp.promote_types(g.dtype, m.dtype))
+        if order == 2:
+            g = abs_sq(g)
+        return d * m + (1 - d) * g.astype(m.dtype)
+
+    return jax.tree.map(leaf, updates, moments)
+
+
+def scalar_dtype(tree: Any) -> jnp.dtype:
+    """The real dtype for per-step scalar coefficients: float64 if any leaf is, else float32."""
+    dtypes = [jnp.finfo(jnp.result_type(x)).dtype for x in jax.tree.leaves(tree)]
+    return jnp.float64 if any(d == jnp.float64 for d in dtypes) else jnp.float32
+
+
+def one_minus_power(decay: Any, count: jax.Array, dtype: Any = jnp.float32) -> jax.Array:
+    r"""``1 - decay**count`` as one scalar, accurate where the naive form cancels.
+
+    Computed as :math:`-\mathrm{expm1}(t \log1p(-(1-d)))`. For ``d = 0.999`` in
+    float32 the naive ``1 - d**t`` loses about 1e-4 relative at small ``t``; this
+    form keeps float32's precision. ``1 - d`` is exact in floating point for
+    ``d`` in [0.5, 1), so the correction agrees with the EMA that used ``d``.
+    """
+    d = jnp.asarray(decay, dtype)
+    t = jnp.asarray(count).astype(dtype)
+    return -jnp.expm1(t * jnp.log1p(-(1 - d)))
+
+
+def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
+    """Divides every leaf by ``1 - decay**count`` (``count >= 1``), one scalar per step."""
+    correction = 1 / one_minus_power(decay, count, scalar_dtype(moment))
+    return scale_tree(moment, correction)
+
+
+def scale_tree(tree: Any, scalar: Any) -> Any:
+    """Multiplies every leaf by ``scalar``, cast to the leaf's dtype."""
+    return jax.tree.map(lambda x: x * jnp.asarray(scalar, x.dtype), tree)
+
+
+def upcast(tree: Any) -> Any:
+    """Casts each leaf to at least float32 (complex leaves to at least complex64)."""
+    return jax.tree.map(lambda x: x.astype(moment_dtype(x.dtype)), tree)
+
+
+def cast_like(tree: Any, like: Any) -> Any:
+    """Casts each leaf of ``tree`` to the dtype of the matching leaf of ``like``."""
+    return jax.tree.map(lambda x, y: x.astype(jnp.result_type(y)), tree, like)
+
+
+def safe_increment(count: jax.Array) -> jax.Array:
+    """``count + 1``, saturating at the int32 maximum instead of wrapping."""
+    return jnp.where(count < _INT32_MAX, count + 1, jnp.asarray(_INT32_MAX, count.dtype))
+
+
+def zero_count() -> jax.Array:
+    """A fresh step counter (int32 scalar zero)."""
+    return jnp.zeros([], jnp.int32)
+
+
+def global_norm(tree: Any) -> jax.Array:
+    r""":math:`\sqrt{\sum_i |x_i|^2}` over every element of every leaf, in at least float32."""
+    leaves = jax.tree.leaves(tree)
+    if not leaves:
+        return jnp.zeros([], jnp.float32)
+    dt = scalar_dtype(tree)
+    return jnp.sqrt(sum(jnp.sum(abs_sq(x.astype(moment_dtype(x.dtype)))).astype(dt) for x in leaves))
+
+
+def normalize(numerator: Any, second_moment: Any, eps: Any, eps_root: Any = 0.0) -> Any:
+    r"""Leafwise :math:`n / (\sqrt{v + \varepsilon_{root}} + \varepsilon)`, in ``n``'s dtype.
+
+    Every RMS-style denominator in the library (RMSProp, centered RMSProp, Adam,
+    AMSGrad) goes through this one formula; ``eps`` sits outside the square
+    root and ``eps_root`` inside it.
+    """
+
+    def leaf(n, v):
+        rdt = jnp.finfo(v.dtype).dtype
+        denom = jnp.sqrt(v + jnp.asarray(eps_root, rdt)) + jnp.asarray(eps, rdt)
+        return n / denom.astype(n.dtype)
+
+    return jax.tree.map(leaf, numerator, second_moment)
