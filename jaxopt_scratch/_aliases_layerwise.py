@@ -99,7 +99,7 @@ def lars(
         >>> tx = jos.lars(1.0, trust_coefficient=0.5, momentum=0.0)
         >>> p = jnp.array([3.0, 4.0])
         >>> print(tx.update(jnp.array([0.0, 1.0]), tx.init(p), p)[0])
-        [-0.  -2.5]
+        [ 0.  -2.5]
 
     References:
         You, Gitman & Ginsburg, `Large Batch Training of Convolutional Networks
