@@ -70,7 +70,9 @@ def full_like_state(params: Any, value: Any = 0.0, dtype: Any = None, real: bool
         dt = moment_dtype(jnp.result_type(p), dtype)
         if real:
             dt = jnp.finfo(dt).dtype
-        return jnp.full(jnp.shape(p), value, dt)
+        # ``full_like`` keeps ``p``'s sharding (a plain ``jnp.full`` would put
+        # the whole accumulator on one device).
+        return jnp.full_like(p, value, dtype=dt)
 
     return jax.tree.map(leaf, params)
 
