@@ -48,15 +48,25 @@ def check_same_structure(updates: Any, reference: Any, who: str, what: str = "st
         )
 
 
+def promote_types(a: Any, b: Any) -> jnp.dtype:
+    """JAX's standard promotion of two dtypes, also under ``jax_numpy_dtype_promotion="strict"``.
+
+    Strict mode forbids *implicit* promotion (``bfloat16 + float32``); choosing a
+    wider dtype on purpose, as every caller here does, must still work there.
+    """
+    with jax.numpy_dtype_promotion("standard"):
+        return jnp.promote_types(a, b)
+
+
 def moment_dtype(dtype: Any, requested: Any = None) -> jnp.dtype:
     """The dtype for an accumulator: ``requested`` if given, else at least float32."""
     if requested is not None:
         return jnp.dtype(requested)
     dtype = jnp.dtype(dtype)
     if jnp.issubdtype(dtype, jnp.complexfloating):
-        return jnp.promote_types(dtype, jnp.complex64)
+        return promote_types(dtype, jnp.complex64)
     # bfloat16(0.999) == 1.0: a low-precision average would freeze.
-    return jnp.promote_types(dtype, jnp.float32)
+    return promote_types(dtype, jnp.float32)
 
 
 def full_like_state(params: Any, value: Any = 0.0, dtype: Any = None, real: bool = False) -> Any:
@@ -98,7 +108,7 @@ def update_moment(updates: Any, moments: Any, decay: Any, order: int = 1) -> Any
 
     def leaf(g, m):
         d = jnp.asarray(decay, jnp.finfo(m.dtype).dtype)
-        g = g.astype(jnp.promote_types(g.dtype, m.dtype))
+        g = g.astype(promote_types(g.dtype, m.dtype))
         if order == 2:
             g = abs_sq(g)
         return d * m + (1 - d) * g.astype(m.dtype)

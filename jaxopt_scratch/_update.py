@@ -7,6 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxopt_scratch import _tree
+
 
 def apply_updates(params: Any, updates: Any) -> Any:
     r"""Returns :math:`\theta + u` leafwise, each result in its param's dtype.
@@ -23,6 +25,8 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
     Examples:
         >>> import jax.numpy as jnp
+
+from jaxopt_scratch import _tree
         >>> import jaxopt_scratch as jos
         >>> jos.apply_updates({"w": jnp.ones(2)}, {"w": jnp.array([-0.5, 0.5])})["w"]
         Array([0.5, 1.5], dtype=float32)
@@ -32,7 +36,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
         if p is None:
             return None
         p = jnp.asarray(p)
-        dt = jnp.promote_types(p.dtype, jnp.result_type(u))
+        dt = _tree.promote_types(p.dtype, jnp.result_type(u))
         return (p.astype(dt) + jnp.asarray(u).astype(dt)).astype(p.dtype)
 
     return jax.tree.map(leaf, params, updates, is_leaf=lambda x: x is None)
