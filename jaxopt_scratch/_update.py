@@ -25,8 +25,6 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
     Examples:
         >>> import jax.numpy as jnp
-
-from jaxopt_scratch import _tree
         >>> import jaxopt_scratch as jos
         >>> jos.apply_updates({"w": jnp.ones(2)}, {"w": jnp.array([-0.5, 0.5])})["w"]
         Array([0.5, 1.5], dtype=float32)
