@@ -62,6 +62,20 @@ from jaxopt_scratch._aliases_layerwise import lamb as lamb
 from jaxopt_scratch._aliases_layerwise import lars as lars
 
 # --- schedules (issue 3) ---
+from jaxopt_scratch._schedules import constant_schedule as constant_schedule
+from jaxopt_scratch._schedules import cosine_decay_schedule as cosine_decay_schedule
+from jaxopt_scratch._schedules import exponential_decay as exponential_decay
+from jaxopt_scratch._schedules import join_schedules as join_schedules
+from jaxopt_scratch._schedules import linear_schedule as linear_schedule
+from jaxopt_scratch._schedules import piecewise_constant_schedule as piecewise_constant_schedule
+from jaxopt_scratch._schedules import polynomial_schedule as polynomial_schedule
+from jaxopt_scratch._schedules_warmup import cosine_onecycle_schedule as cosine_onecycle_schedule
+from jaxopt_scratch._schedules_warmup import cyclic_schedule as cyclic_schedule
+from jaxopt_scratch._schedules_warmup import linear_onecycle_schedule as linear_onecycle_schedule
+from jaxopt_scratch._schedules_warmup import sgdr_schedule as sgdr_schedule
+from jaxopt_scratch._schedules_warmup import warmup_constant_schedule as warmup_constant_schedule
+from jaxopt_scratch._schedules_warmup import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
+from jaxopt_scratch._schedules_warmup import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 
 # --- wrappers and clipping family (issue 3) ---
 
