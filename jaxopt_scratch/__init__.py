@@ -80,6 +80,11 @@ from jaxopt_scratch._schedules_warmup import warmup_exponential_decay_schedule a
 # --- wrappers and clipping family (issue 3) ---
 
 # --- problems, run, sweep (issue 4) ---
+from jaxopt_scratch import problems as problems
+from jaxopt_scratch._loop import RunResult as RunResult
+from jaxopt_scratch._loop import run as run
+from jaxopt_scratch._sweep import SweepResult as SweepResult
+from jaxopt_scratch._sweep import sweep as sweep
 
 try:
     __version__ = version("jaxopt_scratch")
