@@ -6,12 +6,13 @@ from typing import Any
 
 import jax
 
-from jaxopt_scratch import _adaptive_rms, _base, _combine, _momentum, _scaling
+from jaxopt_scratch import _adaptive_rms, _base, _checks, _combine, _momentum, _scaling
 
 
 def _momentum_or_identity(momentum, nesterov, accumulator_dtype=None):
     if momentum is None:
         return _base.identity()
+    _checks.check_decay("momentum", momentum)  # name the alias's argument, not trace's `decay`
     return _momentum.trace(decay=momentum, nesterov=nesterov, accumulator_dtype=accumulator_dtype)
 
 

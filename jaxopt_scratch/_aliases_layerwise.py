@@ -9,6 +9,7 @@ import jax
 from jaxopt_scratch import (
     _adaptive_adam,
     _base,
+    _checks,
     _combine,
     _layerwise,
     _momentum,
@@ -105,6 +106,7 @@ def lars(
         You, Gitman & Ginsburg, `Large Batch Training of Convolutional Networks
         <https://arxiv.org/abs/1708.03888>`_, 2017.
     """
+    _checks.check_decay("momentum", momentum)  # name the alias's argument, not trace's `decay`
     return _combine.chain(
         _maybe_masked(_weight_decay.add_decayed_weights(weight_decay), weight_decay_mask),
         _maybe_masked(_layerwise.scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps),
