@@ -41,9 +41,9 @@ def _check_adam_args(b1, b2, eps, eps_root):
     _checks.check_nonnegative("eps_root", eps_root)
 
 
-def _adam_moments(updates, state, b1, b2):
+def _adam_moments(updates, state, b1, b2, who):
     """The shared start of every Adam-like step: new count and both EMAs."""
-    _tree.check_same_structure(updates, state.mu, "scale_by_adam")
+    _tree.check_same_structure(updates, state.mu, who)
     count = _tree.safe_increment(state.count)
     mu = _tree.update_moment(updates, state.mu, b1)
     nu = _tree.update_moment(updates, state.nu, b2, order=2)
@@ -129,7 +129,7 @@ def scale_by_adam(
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        count, mu, nu = _adam_moments(updates, state, b1, b2)
+        count, mu, nu = _adam_moments(updates, state, b1, b2, "scale_by_adam")
         mu_hat = _first_moment_hat(updates, mu, b1, count, nesterov)
         nu_hat = _tree.bias_correction(nu, b2, count)
         out = _tree.normalize(mu_hat, nu_hat, eps, eps_root)
@@ -188,7 +188,7 @@ def scale_by_amsgrad(
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        count, mu, nu = _adam_moments(updates, state, b1, b2)
+        count, mu, nu = _adam_moments(updates, state, b1, b2, "scale_by_amsgrad")
         mu_hat = _tree.bias_correction(mu, b1, count)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, _tree.bias_correction(nu, b2, count))
         out = _tree.normalize(mu_hat, nu_max, eps, eps_root)
