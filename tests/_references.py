@@ -1,0 +1,365 @@
+"""Independent float64 NumPy oracles, written from the papers' and seeds' update equations.
+
+These are deliberately naive: per-leaf Python loops, mutable state, ``1 - b**t``
+in float64 (where it is exact enough). They share no code with the library.
+Each oracle mimics one transform: ``update(grads, params) -> updates``, where
+``grads``, ``params`` and the result are lists of float64 arrays (the
+non-``None`` leaves of a pytree). Directions carry no sign and no learning
+rate; :class:`LearningRate` applies both, as in the library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Leaves = list[np.ndarray]
+
+
+class Oracle:
+    """Base class: a stateful per-step map from gradients to updates."""
+
+    def update(self, grads: Leaves, params: Leaves) -> Leaves:
+        raise NotImplementedError
+
+
+class Chain(Oracle):
+    """Applies oracles one after the other."""
+
+    def __init__(self, *parts: Oracle):
+        self.parts = parts
+
+    def update(self, grads, params):
+        for part in self.parts:
+            grads = part.update(grads, params)
+        return grads
+
+
+class Identity(Oracle):
+    def update(self, grads, params):
+        return [g.copy() for g in grads]
+
+
+class Scale(Oracle):
+    """u = s g."""
+
+    def __init__(self, s: float):
+        self.s = s
+
+    def update(self, grads, params):
+        return [self.s * g for g in grads]
+
+
+class LearningRate(Oracle):
+    """u = -lr_k g, with ``lr`` a number or a function of the 0-based step k."""
+
+    def __init__(self, lr: float | Callable[[int], float], flip_sign: bool = True):
+        self.lr, self.k, self.sign = lr, 0, (-1.0 if flip_sign else 1.0)
+
+    def update(self, grads, params):
+        lr = self.lr(self.k) if callable(self.lr) else self.lr
+        self.k += 1
+        return [self.sign * lr * g for g in grads]
+
+
+class HeavyBall(Oracle):
+    """Polyak momentum v = mu v + g, u = v; Nesterov (Sutskever 2013 form): u = g + mu v."""
+
+    def __init__(self, mu: float, nesterov: bool = False):
+        self.mu, self.nesterov, self.v = mu, nesterov, None
+
+    def update(self, grads, params):
+        if self.v is None:
+            self.v = [np.zeros_like(g) for g in grads]
+        out = []
+        for i, g in enumerate(grads):
+            self.v[i] = self.mu * self.v[i] + g
+            out.append(g + self.mu * self.v[i] if self.nesterov else self.v[i].copy())
+        return out
+
+
+class Ema(Oracle):
+    """m = b m + (1 - b) g; u = m / (1 - b^t) (seed 004) or u = m (seed 001)."""
+
+    def __init__(self, b: float, debias: bool = True):
+        self.b, self.debias, self.m, self.t = b, debias, None, 0
+
+    def update(self, grads, params):
+        if self.m is None:
+            self.m = [np.zeros_like(g) for g in grads]
+        self.t += 1
+        out = []
+        for i, g in enumerate(grads):
+            self.m[i] = self.b * self.m[i] + (1 - self.b) * g
+            out.append(self.m[i] / (1 - self.b**self.t) if self.debias else self.m[i].copy())
+        return out
+
+
+class RMSProp(Oracle):
+    """Tieleman & Hinton: s = d s + (1-d) g^2; u = g / sqrt(s + eps) or g / (sqrt(s) + eps).
+
+    ``centered`` (Graves 2013) subtracts the squared mean gradient from ``s``;
+    ``bias_correction`` divides both averages by ``1 - d^t``; ``s_0 = initial_scale``.
+    """
+
+    def __init__(self, decay=0.9, eps=1e-8, initial_scale=0.0, eps_in_sqrt=True,
+                 centered=False, bias_correction=False):
+        self.d, self.eps, self.s0 = decay, eps, initial_scale
+        self.in_sqrt, self.centered, self.debias = eps_in_sqrt, centered, bias_correction
+        self.s = self.m = None
+        self.t = 0
+
+    def update(self, grads, params):
+        if self.s is None:
+            self.s = [np.full_like(g, self.s0) for g in grads]
+            self.m = [np.zeros_like(g) for g in grads]
+        self.t += 1
+        c = (1 - self.d**self.t) if self.debias else 1.0
+        out = []
+        for i, g in enumerate(grads):
+            self.s[i] = self.d * self.s[i] + (1 - self.d) * g * g
+            self.m[i] = self.d * self.m[i] + (1 - self.d) * g
+            s = self.s[i] / c
+            if self.centered:
+                s = s - (self.m[i] / c) ** 2
+            out.append(g / np.sqrt(s + self.eps) if self.in_sqrt else g / (np.sqrt(s) + self.eps))
+        return out
+
+
+class AdaGrad(Oracle):
+    """Duchi et al. 2011: s = s + g^2 (s_0 = initial value); u = g / sqrt(s + eps), 0 where s = 0."""
+
+    def __init__(self, initial_accumulator_value=0.1, eps=1e-7):
+        self.s0, self.eps, self.s = initial_accumulator_value, eps, None
+
+    def update(self, grads, params):
+        if self.s is None:
+            self.s = [np.full_like(g, self.s0) for g in grads]
+        out = []
+        for i, g in enumerate(grads):
+            self.s[i] = self.s[i] + g * g
+            with np.errstate(invalid="ignore", divide="ignore"):
+                u = g / np.sqrt(self.s[i] + self.eps)
+            out.append(np.where(self.s[i] > 0, u, 0.0))
+        return out
+
+
+class Adam(Oracle):
+    """Kingma & Ba 2015, Algorithm 1, with eps outside and ``eps_root`` inside the root.
+
+    ``nesterov`` is Dozat's NAdam (2016) as optax writes it: the bias-corrected
+    first moment is replaced by ``b1 m_t / (1 - b1^(t+1)) + (1 - b1) g_t / (1 - b1^t)``.
+    """
+
+    def __init__(self, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, nesterov=False):
+        self.b1, self.b2, self.eps, self.eps_root, self.nesterov = b1, b2, eps, eps_root, nesterov
+        self.m = self.v = None
+        self.t = 0
+
+    def _directions(self, grads):
+        if self.m is None:
+            self.m = [np.zeros_like(g) for g in grads]
+            self.v = [np.zeros_like(g) for g in grads]
+        self.t += 1
+        b1, b2, t = self.b1, self.b2, self.t
+        m_hat, v_hat = [], []
+        for i, g in enumerate(grads):
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            if self.nesterov:
+                m_hat.append(b1 * self.m[i] / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1**t))
+            else:
+                m_hat.append(self.m[i] / (1 - b1**t))
+            v_hat.append(self.v[i] / (1 - b2**t))
+        return m_hat, v_hat
+
+    def update(self, grads, params):
+        m_hat, v_hat = self._directions(grads)
+        return [m / (np.sqrt(v + self.eps_root) + self.eps) for m, v in zip(m_hat, v_hat)]
+
+
+class AMSGrad(Adam):
+    """Reddi et al. 2018: the denominator uses the running max of the (debiased) v."""
+
+    def __init__(self, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+        super().__init__(b1, b2, eps, eps_root)
+        self.v_max = None
+
+    def update(self, grads, params):
+        m_hat, v_hat = self._directions(grads)
+        if self.v_max is None:
+            self.v_max = [np.zeros_like(v) for v in v_hat]
+        self.v_max = [np.maximum(a, b) for a, b in zip(self.v_max, v_hat)]
+        return [m / (np.sqrt(v + self.eps_root) + self.eps) for m, v in zip(m_hat, self.v_max)]
+
+
+class AdaMax(Oracle):
+    """Kingma & Ba 2015, Algorithm 2: u_t = max(b2 u, |g| + eps); step m / ((1 - b1^t) u_t).
+
+    The paper has no eps; optax (and we) add it to |g| inside the max.
+    """
+
+    def __init__(self, b1=0.9, b2=0.999, eps=1e-8):
+        self.b1, self.b2, self.eps = b1, b2, eps
+        self.m = self.u = None
+        self.t = 0
+
+    def update(self, grads, params):
+        if self.m is None:
+            self.m = [np.zeros_like(g) for g in grads]
+            self.u = [np.zeros_like(g) for g in grads]
+        self.t += 1
+        out = []
+        for i, g in enumerate(grads):
+            self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
+            self.u[i] = np.maximum(self.b2 * self.u[i], np.abs(g) + self.eps)
+            out.append(self.m[i] / (1 - self.b1**self.t) / self.u[i])
+        return out
+
+
+class Lion(Oracle):
+    """Chen et al. 2023, Program 1: u = sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g."""
+
+    def __init__(self, b1=0.9, b2=0.99):
+        self.b1, self.b2, self.m = b1, b2, None
+
+    def update(self, grads, params):
+        if self.m is None:
+            self.m = [np.zeros_like(g) for g in grads]
+        out = []
+        for i, g in enumerate(grads):
+            out.append(np.sign(self.b1 * self.m[i] + (1 - self.b1) * g))
+            self.m[i] = self.b2 * self.m[i] + (1 - self.b2) * g
+        return out
+
+
+class WeightDecay(Oracle):
+    """u = g + wd * theta (decoupled when placed after an adaptive direction); ``mask`` per leaf."""
+
+    def __init__(self, wd: float | Callable[[int], float], mask: Sequence[bool] | None = None):
+        self.wd, self.mask, self.k = wd, mask, 0
+
+    def update(self, grads, params):
+        wd = self.wd(self.k) if callable(self.wd) else self.wd
+        self.k += 1
+        mask = self.mask or [True] * len(grads)
+        return [g + wd * p if m else g.copy() for g, p, m in zip(grads, params, mask)]
+
+
+class TrustRatio(Oracle):
+    """Per leaf: u = g * tc * max(|p|, n) / (max(|g|, n) + eps); ratio 1 if a norm is 0.
+
+    LAMB (You et al. 2020, Algorithm 2, phi = identity) and LARS (You et al.
+    2017) apply it to the (decayed) direction. The LARS paper's denominator is
+    ``|g| + wd |p|``; optax and we use the norm of the decayed gradient
+    ``|g + wd p|`` instead, which this oracle receives as ``g``.
+    """
+
+    def __init__(self, min_norm=0.0, trust_coefficient=1.0, eps=0.0, mask=None):
+        self.n, self.tc, self.eps, self.mask = min_norm, trust_coefficient, eps, mask
+
+    def update(self, grads, params):
+        mask = self.mask or [True] * len(grads)
+        out = []
+        for g, p, m in zip(grads, params, mask):
+            if not m:
+                out.append(g.copy())
+                continue
+            pn = max(math.sqrt(float(np.sum(p * p))), self.n)
+            gn = max(math.sqrt(float(np.sum(g * g))), self.n)
+            ratio = 1.0 if pn == 0 or gn == 0 else self.tc * pn / (gn + self.eps)
+            out.append(g * ratio)
+        return out
+
+
+class Clip(Oracle):
+    """Elementwise value clipping to [-delta, delta] (seed 003)."""
+
+    def __init__(self, delta: float):
+        self.delta = delta
+
+    def update(self, grads, params):
+        return [np.clip(g, -self.delta, self.delta) for g in grads]
+
+
+class ClipGlobalNorm(Oracle):
+    """Pascanu et al. 2013: g * min(1, c / |g|) with |g| over all leaves together."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def update(self, grads, params):
+        norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+        factor = 1.0 if norm < self.c else self.c / norm
+        return [g * factor for g in grads]
+
+
+def run(oracle: Oracle, params: Leaves, grad_fn: Callable[[Leaves], Leaves],
+        steps: int) -> Leaves:
+    """``steps`` updates of ``params`` (float64 leaves) with the oracle; returns the final leaves."""
+    params = [np.asarray(p, np.float64).copy() for p in params]
+    for _ in range(steps):
+        updates = oracle.update(grad_fn(params), params)
+        params = [p + u for p, u in zip(params, updates)]
+    return params
+
+
+# The optimizers of the seeds and of optax's aliases, assembled from the parts above.
+
+
+def sgd(lr, momentum=None, nesterov=False):
+    return Chain(Identity() if momentum is None else HeavyBall(momentum, nesterov),
+                 LearningRate(lr))
+
+
+def rmsprop(lr, decay=0.9, eps=1e-8, initial_scale=0.0, eps_in_sqrt=True, centered=False,
+            momentum=None, nesterov=False, bias_correction=False):
+    # Momentum acts on the already scaled step, as in PyTorch and optax.
+    return Chain(RMSProp(decay, eps, initial_scale, eps_in_sqrt, centered, bias_correction),
+                 LearningRate(lr),
+                 Identity() if momentum is None else HeavyBall(momentum, nesterov))
+
+
+def adagrad(lr, initial_accumulator_value=0.1, eps=1e-7):
+    return Chain(AdaGrad(initial_accumulator_value, eps), LearningRate(lr))
+
+
+def adam(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, nesterov=False):
+    return Chain(Adam(b1, b2, eps, eps_root, nesterov), LearningRate(lr))
+
+
+def adamw(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, weight_decay=1e-4, mask=None,
+          nesterov=False):
+    # Loshchilov & Hutter: the decay bypasses the denominator but is scaled by lr.
+    return Chain(Adam(b1, b2, eps, eps_root, nesterov), WeightDecay(weight_decay, mask),
+                 LearningRate(lr))
+
+
+def amsgrad(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+    return Chain(AMSGrad(b1, b2, eps, eps_root), LearningRate(lr))
+
+
+def adamax(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=None, mask=None):
+    parts = [AdaMax(b1, b2, eps)]
+    if weight_decay is not None:
+        parts.append(WeightDecay(weight_decay, mask))
+    return Chain(*parts, LearningRate(lr))
+
+
+def lion(lr, b1=0.9, b2=0.99, weight_decay=1e-3, mask=None):
+    return Chain(Lion(b1, b2), WeightDecay(weight_decay, mask), LearningRate(lr))
+
+
+def lamb(lr, b1=0.9, b2=0.999, eps=1e-6, eps_root=0.0, weight_decay=0.0, mask=None):
+    return Chain(Adam(b1, b2, eps, eps_root), WeightDecay(weight_decay, mask), TrustRatio(),
+                 LearningRate(lr))
+
+
+def lars(lr, weight_decay=0.0, weight_decay_mask=None, trust_coefficient=0.001, eps=0.0,
+         trust_ratio_mask=None, momentum=0.9, nesterov=False):
+    # You et al. 2017, Algorithm 1: v = m v + lr * local_lr * (g + wd w); w = w - v.
+    return Chain(WeightDecay(weight_decay, weight_decay_mask),
+                 TrustRatio(0.0, trust_coefficient, eps, trust_ratio_mask),
+                 LearningRate(lr), HeavyBall(momentum, nesterov))
