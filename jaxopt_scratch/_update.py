@@ -16,8 +16,11 @@ def apply_updates(params: Any, updates: Any) -> Any:
     Only adds: the descent sign was already applied by
     :func:`scale_by_learning_rate`. The sum is formed in the wider of the two
     dtypes and then cast back, so a float32 update on bfloat16 params is rounded
-    once. ``None`` leaves pass through. ``optax.apply_updates`` gives the same
-    result on our updates, and this function accepts optax's.
+    once. ``None`` leaves pass through: a ``None`` param stays ``None``, and a
+    param whose update is ``None`` is returned as it is (so the non-array fields
+    of an equinox model, whose updates are ``None``, come through untouched).
+    ``optax.apply_updates`` gives the same result on our updates, and this
+    function accepts optax's.
 
     Args:
         params: The current parameters.
@@ -31,8 +34,8 @@ def apply_updates(params: Any, updates: Any) -> Any:
     """
 
     def leaf(p, u):
-        if p is None:
-            return None
+        if p is None or u is None:
+            return p
         p = jnp.asarray(p)
         dt = _tree.promote_types(p.dtype, jnp.result_type(u))
         return (p.astype(dt) + jnp.asarray(u).astype(dt)).astype(p.dtype)
