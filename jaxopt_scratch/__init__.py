@@ -78,6 +78,20 @@ from jaxopt_scratch._schedules_warmup import warmup_cosine_decay_schedule as war
 from jaxopt_scratch._schedules_warmup import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 
 # --- wrappers and clipping family (issue 3) ---
+from jaxopt_scratch._clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
+from jaxopt_scratch._clipping_adaptive import clip_by_block_rms as clip_by_block_rms
+from jaxopt_scratch._wrappers import ApplyIfFiniteState as ApplyIfFiniteState
+from jaxopt_scratch._wrappers import JoinTransformsState as JoinTransformsState
+from jaxopt_scratch._wrappers import MultiTransformState as MultiTransformState
+from jaxopt_scratch._wrappers import apply_if_finite as apply_if_finite
+from jaxopt_scratch._wrappers import freeze as freeze
+from jaxopt_scratch._wrappers import join_transforms as join_transforms
+from jaxopt_scratch._wrappers import multi_transform as multi_transform
+from jaxopt_scratch._wrappers import partition as partition
+from jaxopt_scratch._wrappers_hyper import InjectHyperparamsState as InjectHyperparamsState
+from jaxopt_scratch._wrappers_hyper import inject_hyperparams as inject_hyperparams
+from jaxopt_scratch._wrappers_multistep import MultiSteps as MultiSteps
+from jaxopt_scratch._wrappers_multistep import MultiStepsState as MultiStepsState
 
 # --- problems, run, sweep (issue 4) ---
 from jaxopt_scratch import problems as problems
