@@ -45,7 +45,7 @@ def color(name: str) -> str | None:
     return COLORS.get(name)
 
 
-def contour(ax, loss_fn, xlim, ylim, *, n=120, levels=25, log=True, minima=()):
+def contour(ax, loss_fn, xlim, ylim, *, n=100, levels=18, log=True, minima=()):
     """Draws the level sets of a 2-D loss ``loss_fn(theta)`` with ``theta = [x, y]``.
 
     ``loss_fn`` must accept a stacked grid of shape ``(2, n, n)`` (write it with
