@@ -23,14 +23,18 @@ import jaxopt_scratch as jos
 
 
 def nested_params(dtype: Any = jnp.float32) -> dict:
-    """Dicts, a tuple, a list, 0-d scalars and ``None`` leaves; 14 numbers in all."""
+    """Dicts, a tuple, a list, 0-d scalars and ``None`` leaves; 14 numbers in all.
+
+    Only two leaf shapes, ``(3,)`` and ``()``: every distinct shape costs an extra
+    compilation of each eager operation, and the no-jit variants run eagerly.
+    """
     return {
         "dense": {
-            "w": jnp.asarray(np.linspace(-1.0, 1.2, 6).reshape(2, 3), dtype),
+            "w": jnp.asarray([-1.0, 0.2, 1.2], dtype),
             "b": jnp.asarray([0.3, -0.2, 0.1], dtype),
         },
-        "pair": (jnp.asarray([0.5, -1.5], dtype), jnp.asarray(0.7, dtype)),
-        "stack": [jnp.asarray([[1.0, 2.0]], dtype), None, jnp.asarray(-0.4, dtype)],
+        "pair": (jnp.asarray([0.5, -1.5, 0.05], dtype), jnp.asarray(0.7, dtype)),
+        "stack": [jnp.asarray([1.0, 2.0, -0.6], dtype), None, jnp.asarray(-0.4, dtype)],
         "frozen": None,
     }
 
