@@ -80,7 +80,7 @@ class Problem:
 
 
 _FACTORIES: dict[str, Callable[..., Problem]] = {}
-_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], Problem] = {}
+_CACHE: dict[tuple[Any, ...], Problem] = {}
 
 
 def register(name: str) -> Callable[[Callable[..., Problem]], Callable[..., Problem]]:
@@ -138,7 +138,8 @@ def get(name: str, **options: Any) -> Problem:
         )
     factory = _FACTORIES[key]
     try:
-        cache_key = (key, tuple(sorted(options.items())))
+        # Arrays are built in JAX's default float dtype, which x64 mode changes.
+        cache_key = (key, bool(jax.config.jax_enable_x64), tuple(sorted(options.items())))
         hash(cache_key)
     except TypeError:
         cache_key = None

@@ -188,16 +188,17 @@ _final_program = jax.jit(jax.vmap(_final, in_axes=(None, 0, None)), static_argnu
 class _Progress:
     """A tqdm bar on stderr, or a plain text line when tqdm is not installed."""
 
-    def __init__(self, total: int, label: str, enabled: bool):
+    def __init__(self, total: int, label: str, enabled: bool, unit: str = "step"):
         self.total, self.label, self.done, self.bar = total, label, 0, None
+        self.unit = unit
         self.enabled = enabled and total > 0
         if self.enabled:
             try:
                 from tqdm import tqdm
             except ImportError:
-                print(f"{label}: 0/{total} steps", end="", file=sys.stderr, flush=True)
+                print(f"{label}: 0/{total} {unit}s", end="", file=sys.stderr, flush=True)
             else:
-                self.bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr,
+                self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr,
                                 leave=True, dynamic_ncols=True)
 
     def update(self, n: int) -> None:
@@ -207,7 +208,7 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(n)
         else:
-            print(f"\r{self.label}: {self.done}/{self.total} steps", end="", file=sys.stderr,
+            print(f"\r{self.label}: {self.done}/{self.total} {self.unit}s", end="", file=sys.stderr,
                   flush=True)
 
     def close(self) -> None:
