@@ -70,16 +70,18 @@ def size_mask(params: Any) -> Any:
 
 
 def scan_run(tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int,
-             update: Callable | None = None, apply: Callable = jos.apply_updates):
+             update: Callable | None = None, apply: Callable = jos.apply_updates,
+             state: Any = None):
     """``steps`` updates with ``lax.scan`` (trace once); returns ``(params, state)``."""
     update = tx.update if update is None else update
+    state = tx.init(params) if state is None else state
 
     def body(carry, _):
         p, s = carry
         u, s = update(grad_fn(p), s, p)
         return (apply(p, u), s), None
 
-    return jax.lax.scan(body, (params, tx.init(params)), None, length=steps)[0]
+    return jax.lax.scan(body, (params, state), None, length=steps)[0]
 
 
 def loop_run(tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int,
@@ -93,15 +95,27 @@ def loop_run(tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int,
     return params, state
 
 
-def run_variant(variant: Any, tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int):
-    """Runs ``tx`` under a ``chex.variants`` variant: scanned under jit, a Python loop without.
+EAGER_STEPS = 3
 
-    The jit variant catches Python control flow on traced values; the no-jit
-    variant runs every step eagerly, through the Python-side code paths.
+
+def run_variant(variant: Any, tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int):
+    """Runs ``tx`` for ``steps`` updates under a ``chex.variants`` variant.
+
+    ``with_jit``: all steps in one jitted ``lax.scan`` (catches Python control
+    flow on traced values). ``without_jit``: the first :data:`EAGER_STEPS` steps
+    run eagerly through the Python-side code paths (the first steps are where
+    counts and bias corrections are special), then the rest is scanned, so that
+    both variants are compared after the same number of steps without paying
+    for dozens of eager steps.
     """
     if variant.type == "with_jit":
         return variant(lambda p: scan_run(tx, p, grad_fn, steps))(params)
-    return loop_run(tx, params, grad_fn, steps, update=variant(tx.update))
+    params, state = loop_run(tx, params, grad_fn, min(steps, EAGER_STEPS),
+                             update=variant(tx.update))
+    if steps <= EAGER_STEPS:
+        return params, state
+    return jax.jit(lambda p, s: scan_run(tx, p, grad_fn, steps - EAGER_STEPS, state=s))(
+        params, state)
 
 
 def optax_run(tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int):
