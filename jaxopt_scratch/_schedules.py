@@ -212,8 +212,10 @@ def exponential_decay(
         exponent = safe_ratio(elapsed, t_len, 0.0)
         if staircase:
             exponent = jnp.floor(exponent)
-        # Only elapsed > 0 is selected, where the exponent is >= 0: no 0 ** negative.
-        decayed = jnp.where(elapsed <= 0, v0, v0 * rate ** jnp.maximum(exponent, 0))
+        # The exponent is clipped at 0 (only elapsed > 0 is selected): no 0 ** negative;
+        # v0 = 0 stays 0 even where rate ** exponent overflows to inf.
+        decayed = jnp.where((elapsed <= 0) | (v0 == 0), v0,
+                            v0 * rate ** jnp.maximum(exponent, 0))
         if end_value is not None:
             v1 = as_float(end_value)
             decayed = jnp.where(rate < 1, jnp.maximum(decayed, v1), jnp.minimum(decayed, v1))

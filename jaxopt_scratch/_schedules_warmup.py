@@ -403,7 +403,7 @@ def cyclic_schedule(
         up, down = jnp.maximum(as_float(step_size_up), 0), jnp.maximum(as_float(down_steps), 0)
         length = up + down
         cycle = jnp.floor(safe_ratio(k, length, 0.0))
-        x = k - cycle * length
+        x = jnp.clip(k - cycle * length, 0, length)  # float32 rounding at huge counts
         rising = safe_ratio(x, up, 1.0)
         falling = 1 - safe_ratio(x - up, down, 0.0)
         height = jnp.where(x < up, rising, falling)
