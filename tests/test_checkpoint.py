@@ -63,7 +63,7 @@ def _orbax_save(path: Path, tree):
 
 def _orbax_restore(path: Path, target):
     with ocp.StandardCheckpointer() as ckpt:
-        return ckpt.restore(path, jax.eval_shape(lambda: target))
+        return ckpt.restore(path, jax.tree.map(ocp.utils.to_shape_dtype_struct, target))
 
 
 def _msgpack_save(path: Path, tree):
@@ -145,7 +145,7 @@ def _orbax_restore_by_name(path: Path, state):
     with ocp.StandardCheckpointer() as ckpt:
         saved = ckpt.metadata(path).item_metadata.tree  # names only; reads no arrays
         target = {name: s for name, s in state.items() if name in saved}
-        return {**state, **ckpt.restore(path, jax.eval_shape(lambda: target))}
+        return state | ckpt.restore(path, jax.tree.map(ocp.utils.to_shape_dtype_struct, target))
 
 
 def _msgpack_restore_by_name(path: Path, state):

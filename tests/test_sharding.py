@@ -76,10 +76,9 @@ def state_shardings(tx, params, mesh):
     ``['w']``) and has its shape takes that param's sharding; counts and other
     leaves are replicated.
     """
-    by_path = sorted(
-        ((jax.tree_util.keystr(path), p) for path, p in jax.tree_util.tree_leaves_with_path(params)),
-        key=lambda kv: -len(kv[0]),  # longest (most specific) path first
-    )
+    by_path = sorted(((jax.tree_util.keystr(k), p)
+                      for k, p in jax.tree_util.tree_leaves_with_path(params)),
+                     key=lambda kv: -len(kv[0]))  # most specific path first
 
     def pick(path, leaf):
         key = jax.tree_util.keystr(path)
@@ -224,7 +223,7 @@ def _case_jit_update_keeps_shardings_and_gathers_nothing():
             try:
                 _assert_state_follows_params(new_state, params, mesh)
                 for k, p in params.items():
-                    assert new_params[k].sharding.spec == p.sharding.spec, (k, new_params[k].sharding)
+                    assert new_params[k].sharding.spec == p.sharding.spec, (k, new_params[k])
             except AssertionError as err:
                 raise AssertionError(f"{name}, {axis_type}: {err}") from None
 
@@ -244,6 +243,25 @@ def _case_sharded_equals_single_device():
             # sums in another order across devices: a few float32 ulps.
             np.testing.assert_allclose(np.asarray(sharded[k]), np.asarray(single[k]),
                                        rtol=1e-6, atol=1e-7, err_msg=f"{name}[{k!r}]")
+
+
+def _case_orbax_restore_keeps_shardings():
+    import tempfile
+
+    import orbax.checkpoint as ocp
+
+    mesh = _mesh(AxisType.Explicit)
+    params = _put(_host_params(), mesh)
+    tx = jos.adamw(1e-2)
+    state = jax.jit(_step_fn(tx))(params, tx.init(params), _put(_host_grads(0), mesh))[1]
+    with tempfile.TemporaryDirectory() as tmp, ocp.StandardCheckpointer() as ckpt:
+        ckpt.save(Path(tmp) / "state", state)
+        ckpt.wait_until_finished()
+        target = jax.tree.map(ocp.utils.to_shape_dtype_struct, tx.init(params))
+        restored = ckpt.restore(Path(tmp) / "state", target)
+    _assert_state_follows_params(restored, params, mesh)
+    for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 _CASES = {name[len("_case_"):]: fn for name, fn in sorted(globals().items())
