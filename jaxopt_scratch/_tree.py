@@ -107,11 +107,12 @@ def update_moment(updates: Any, moments: Any, decay: Any, order: int = 1) -> Any
     """
 
     def leaf(g, m):
-        d = jnp.asarray(decay, jnp.finfo(m.dtype).dtype)
+        d = jnp.asarray(decay, jnp.finfo(m.dtype).dtype)  # real, even for a complex moment
         g = g.astype(promote_types(g.dtype, m.dtype))
         if order == 2:
             g = abs_sq(g)
-        return d * m + (1 - d) * g.astype(m.dtype)
+        # Explicit casts: strict promotion rejects float32 * complex64.
+        return d.astype(m.dtype) * m + (1 - d).astype(m.dtype) * g.astype(m.dtype)
 
     return jax.tree.map(leaf, updates, moments)
 
