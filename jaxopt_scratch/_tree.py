@@ -102,17 +102,22 @@ def abs_sq(x: jax.Array) -> jax.Array:
 def update_moment(updates: Any, moments: Any, decay: Any, order: int = 1) -> Any:
     r"""Leafwise EMA :math:`d\,m + (1-d)\,g^{order}` in the moment's dtype.
 
-    ``order=2`` averages :math:`|g|^2`. The update is cast to the moment's dtype
-    *before* it is raised to a power, so a bfloat16 gradient is squared in float32.
+    ``order=2`` averages :math:`|g|^2`. The update is cast to at least float32
+    *before* it is raised to a power, so a bfloat16 gradient is squared in float32;
+    the average is formed in at least float32 and stored in the moment's dtype.
     """
 
     def leaf(g, m):
-        d = jnp.asarray(decay, jnp.finfo(m.dtype).dtype)  # real, even for a complex moment
-        g = g.astype(promote_types(g.dtype, m.dtype))
+        # Average in at least float32 even when ``m`` is stored in less (mu_dtype=bfloat16):
+        # bfloat16(0.9) is 0.8984, while the bias correction uses the float32 decay.
+        wide = moment_dtype(m.dtype)
+        d = jnp.asarray(decay, jnp.finfo(wide).dtype)  # real, even for a complex moment
+        g = g.astype(promote_types(g.dtype, wide))
         if order == 2:
             g = abs_sq(g)
         # Explicit casts: strict promotion rejects float32 * complex64.
-        return d.astype(m.dtype) * m + (1 - d).astype(m.dtype) * g.astype(m.dtype)
+        new = d.astype(wide) * m.astype(wide) + (1 - d).astype(wide) * g.astype(wide)
+        return new.astype(m.dtype)
 
     return jax.tree.map(leaf, updates, moments)
 
