@@ -183,36 +183,42 @@ def check_parity(test: Any, variant: Any, tx: Any, steps: int = 50, optax_key: s
     return ours
 
 
-def assert_vmap_matches_loop(test: Any, make_tx: Callable[[jax.Array], Any], values: list[float],
+def assert_vmap_matches_loop(test: Any, make_tx: Callable[..., Any], values: list | dict,
                              steps: int = 4, params: Any = None, rtol: float = 1e-6,
                              atol: float = 1e-7) -> None:
-    """``jax.vmap`` over one hyperparameter equals the Python loop over its values.
+    """``jax.vmap`` over hyperparameters equals the Python loop over their values.
 
-    ``make_tx(value)`` builds the transform from one (traced) value. The jitted
-    runner must trace exactly once for the loop *and* the vmap: the values are
-    jit arguments, not constants baked into the program.
+    ``values`` is a list (``make_tx(value)``) or a dict of equally long lists
+    (``make_tx(**{name: value})``), in which case every named hyperparameter is
+    batched at once: one compilation checks them all. The jitted runner must
+    trace exactly once for the loop *and* the vmap, i.e. the values are jit
+    arguments, not constants baked into the program.
     """
     import chex
 
     params = nested_params() if params is None else params
+    if not isinstance(values, dict):
+        values, build = {"value": values}, (lambda hp: make_tx(hp["value"]))
+    else:
+        build = lambda hp: make_tx(**hp)  # noqa: E731
+    n = len(next(iter(values.values())))
 
-    def run(value):
-        return scan_run(make_tx(value), params, nested_grad, steps)[0]
+    def run(hp):
+        return scan_run(build(hp), params, nested_grad, steps)[0]
 
     chex.clear_trace_counter()
     jitted = jax.jit(chex.assert_max_traces(run, n=1))
-    looped = [jitted(jnp.float32(v)) for v in values]
-    batched = jax.vmap(jitted)(jnp.asarray(values, jnp.float32))
+    looped = [jitted({k: jnp.float32(v[i]) for k, v in values.items()}) for i in range(n)]
+    batched = jax.vmap(jitted)({k: jnp.asarray(v, jnp.float32) for k, v in values.items()})
     for i, expected in enumerate(looped):
         got = jax.tree.map(lambda x, i=i: x[i], batched)
         # vmap and the loop run the same float32 program; batching may reorder
         # fused operations, so allow a few ulps.
-        test.assertIsNone(
-            chex.assert_trees_all_close(got, expected, rtol=rtol, atol=atol))
+        chex.assert_trees_all_close(got, expected, rtol=rtol, atol=atol)
     # The values must matter, or the comparison above proves nothing.
     first, last = jax.tree.leaves(looped[0]), jax.tree.leaves(looped[-1])
     test.assertTrue(any(not np.allclose(a, b) for a, b in zip(first, last)),
-                    "the swept hyperparameter did not change the result")
+                    "the swept hyperparameters did not change the result")
 
 
 # ---------------------------------------------------------------------------

@@ -191,18 +191,17 @@ class ErrorTest(chex.TestCase):
 
 
 class VmapTest(chex.TestCase):
+    """Every numeric hyperparameter batched at once (one compilation per transform)."""
 
     @parameterized.named_parameters(
-        ("rss_initial_accumulator_value", lambda v: jos.scale_by_rss(initial_accumulator_value=v),
-         [0.0, 0.1, 1.0]),
-        ("rss_eps", lambda v: jos.scale_by_rss(eps=v), [1e-7, 1.0]),
-        ("rms_decay", lambda v: jos.scale_by_rms(decay=v), [0.5, 0.9]),
-        ("rms_eps", lambda v: jos.scale_by_rms(eps=v, eps_in_sqrt=False), [1e-8, 1.0]),
-        ("rms_initial_scale", lambda v: jos.scale_by_rms(initial_scale=v, bias_correction=True),
-         [0.0, 2.0]),
-        ("stddev_decay", lambda v: jos.scale_by_stddev(decay=v), [0.5, 0.9]),
-        ("stddev_eps", lambda v: jos.scale_by_stddev(eps=v), [1e-8, 1.0]),
-        ("stddev_initial_scale", lambda v: jos.scale_by_stddev(initial_scale=v), [0.0, 2.0]),
+        ("rss", jos.scale_by_rss, dict(initial_accumulator_value=[0.0, 0.1, 1.0],
+                                       eps=[1e-7, 1e-3, 1.0])),
+        ("rms", lambda **kw: jos.scale_by_rms(bias_correction=True, **kw),
+         dict(decay=[0.5, 0.9, 0.99], eps=[1e-8, 1e-3, 1.0], initial_scale=[0.0, 0.5, 2.0])),
+        ("rms_eps_outside", lambda **kw: jos.scale_by_rms(eps_in_sqrt=False, **kw),
+         dict(decay=[0.5, 0.9], eps=[1e-8, 1.0])),
+        ("stddev", jos.scale_by_stddev,
+         dict(decay=[0.5, 0.9, 0.99], eps=[1e-8, 1e-3, 1.0], initial_scale=[0.0, 0.5, 2.0])),
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)
