@@ -34,18 +34,35 @@ def check_params_given(params: Any, who: str) -> None:
         )
 
 
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
 def check_same_structure(updates: Any, reference: Any, who: str, what: str = "state") -> None:
-    """Raises ``ValueError`` showing both tree structures when they differ."""
+    """Raises ``ValueError`` showing both trees (or both leaf shapes) when they differ.
+
+    Shapes are compared too, so that a mismatch is reported here rather than as
+    a broadcasting error from deep inside ``jax.numpy``.
+    """
     a = jax.tree.structure(updates)
     b = jax.tree.structure(reference)
+    source = "passed to `update`" if what == "params" else "built by `init`"
     if a != b:
         raise ValueError(
-            f"`{who}`: the updates tree does not match the {what} built by `init`.\n"
+            f"`{who}`: the updates tree does not match the {what} {source}.\n"
             f"  updates: {a}\n"
             f"  {what}:   {b}\n"
             f"Call `init` with params of the same structure as the gradients you pass to "
             f"`update` (same containers, keys and number of leaves)."
         )
+    paths = jax.tree_util.tree_flatten_with_path(updates)[0]
+    for (path, x), y in zip(paths, jax.tree.leaves(reference)):
+        if _shape(x) != _shape(y):
+            raise ValueError(
+                f"`{who}`: the updates leaf {jax.tree_util.keystr(path) or '<root>'} has shape "
+                f"{_shape(x)}, but the {what} {source} has shape {_shape(y)} there. Call "
+                f"`init` with params shaped like the gradients you pass to `update`."
+            )
 
 
 def promote_types(a: Any, b: Any) -> jnp.dtype:

@@ -10,6 +10,14 @@ import jax.numpy as jnp
 from jaxopt_scratch import _tree
 
 
+def _fits(update_shape: tuple, param_shape: tuple) -> bool:
+    """Whether an update of ``update_shape`` broadcasts onto ``param_shape`` unchanged."""
+    try:
+        return jnp.broadcast_shapes(param_shape, update_shape) == param_shape
+    except ValueError:
+        return False
+
+
 def apply_updates(params: Any, updates: Any) -> Any:
     r"""Returns :math:`\theta + u` leafwise, each result in its param's dtype.
 
@@ -33,11 +41,27 @@ def apply_updates(params: Any, updates: Any) -> Any:
         Array([0.5, 1.5], dtype=float32)
     """
 
-    def leaf(p, u):
+    def leaf(path, p, u):
         if p is None or u is None:
             return p
-        p = jnp.asarray(p)
-        dt = _tree.promote_types(p.dtype, jnp.result_type(u))
-        return (p.astype(dt) + jnp.asarray(u).astype(dt)).astype(p.dtype)
+        p, u = jnp.asarray(p), jnp.asarray(u)
+        if not _fits(u.shape, p.shape):  # say so here, not in a broadcasting error from jnp
+            raise ValueError(
+                f"`apply_updates`: the update for leaf {jax.tree_util.keystr(path) or '<root>'} "
+                f"has shape {u.shape}, which does not fit its param's shape {p.shape}. Pass "
+                f"updates computed from gradients of these same params."
+            )
+        dt = _tree.promote_types(p.dtype, u.dtype)
+        return (p.astype(dt) + u.astype(dt)).astype(p.dtype)
 
-    return jax.tree.map(leaf, params, updates, is_leaf=lambda x: x is None)
+    try:
+        return jax.tree_util.tree_map_with_path(leaf, params, updates, is_leaf=lambda x: x is None)
+    except (ValueError, TypeError) as err:
+        if jax.tree.structure(params) == jax.tree.structure(updates):
+            raise  # not a structure problem: let the original error through
+        raise ValueError(
+            f"`apply_updates`: the `updates` tree does not match the `params` tree.\n"
+            f"  params:  {jax.tree.structure(params)}\n"
+            f"  updates: {jax.tree.structure(updates)}\n"
+            f"Pass updates computed from gradients of these same params."
+        ) from err
