@@ -8,6 +8,7 @@ otherwise, so the same function serves full-batch and minibatch training.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -108,6 +109,26 @@ def xor_b() -> Problem:
     return _xor("xor_b", 8, "sigmoid", "bce", 42)
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))  # one compilation, not one per op
+def _mlp_data(key, num_samples, num_features, num_classes, dtype):
+    kx, kt1, kt2, kn = jax.random.split(key, 4)
+    x = jax.random.normal(kx, (num_samples, num_features), dtype)
+    teacher_w1 = jax.random.normal(kt1, (num_features, 64), dtype) / math.sqrt(num_features)
+    teacher_w2 = jax.random.normal(kt2, (64, num_classes), dtype) * (3.0 / 8.0)
+    teacher_logits = jnp.tanh(x @ teacher_w1) @ teacher_w2
+    noise = jax.random.gumbel(kn, teacher_logits.shape, dtype)
+    return x, jnp.argmax(teacher_logits + noise, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _he_init(key, sizes, dtype):
+    layers = []
+    for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
+        w = jax.random.normal(k, (n_in, n_out), dtype) * math.sqrt(2.0 / n_in)
+        layers.append({"w": w, "b": jnp.zeros(n_out, dtype)})
+    return layers
+
+
 @register("mlp")
 def mlp(
     num_samples: int = 20_000,
@@ -134,18 +155,14 @@ def mlp(
                              f"got {value!r}.")
     hidden = tuple(hidden)
     dtype = jnp.result_type(float)
-    kx, kt1, kt2, kn = jax.random.split(jax.random.key(data_seed), 4)
-    x = jax.random.normal(kx, (num_samples, num_features), dtype)
-    teacher_w1 = jax.random.normal(kt1, (num_features, 64), dtype) / math.sqrt(num_features)
-    teacher_w2 = jax.random.normal(kt2, (64, num_classes), dtype) * (3.0 / 8.0)
-    teacher_logits = jnp.tanh(x @ teacher_w1) @ teacher_w2
-    y = jnp.argmax(teacher_logits + jax.random.gumbel(kn, teacher_logits.shape, dtype), axis=-1)
     sizes = (num_features, *hidden, num_classes)
+
+    x, y = _mlp_data(jax.random.key(data_seed), num_samples, num_features, num_classes, dtype)
 
     def logits(params, inputs):
         out = inputs
         for i, layer in enumerate(params):
-            out = out @ layer["w"] + layer["b"]
+            out = out @ layer["w"] + layer["b"][None, :]
             if i < len(params) - 1:
                 out = jax.nn.relu(out)
         return out
@@ -161,13 +178,16 @@ def mlp(
         hits = jnp.argmax(logits(params, inputs), axis=-1) == labels
         return jnp.mean(hits.astype(dtype))
 
-    def init_params(key=None):
-        key = jax.random.key(0) if key is None else key
+    @jax.jit
+    def init_from_key(key):
         layers = []
         for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
             w = jax.random.normal(k, (n_in, n_out), dtype) * math.sqrt(2.0 / n_in)
             layers.append({"w": w, "b": jnp.zeros(n_out, dtype)})
         return layers
+
+    def init_params(key=None):
+        return _he_init(jax.random.key(0) if key is None else key, sizes, dtype)
 
     def sample_fn(key):
         idx = jax.random.randint(key, (batch_size,), 0, num_samples)
