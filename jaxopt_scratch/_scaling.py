@@ -53,7 +53,7 @@ def scale_by_schedule(step_size_fn: _base.Schedule) -> _base.GradientTransformat
     Examples:
         >>> import jax.numpy as jnp
         >>> import jaxopt_scratch as jos
-        >>> tx = jos.scale_by_schedule(lambda k: 1.0 / (k + 1))
+        >>> tx = jos.scale_by_schedule(lambda k: 1 / (k.astype(jnp.float32) + 1))
         >>> g, s = jnp.ones(1), tx.init(jnp.zeros(1))
         >>> u1, s = tx.update(g, s)
         >>> u2, s = tx.update(g, s)
@@ -81,7 +81,15 @@ def scale_by_schedule(step_size_fn: _base.Schedule) -> _base.GradientTransformat
 
 def evaluate_schedule(fn: _base.Schedule, count: jax.Array, name: str) -> jax.Array:
     """Calls a schedule and checks that it returned a scalar."""
-    value = jnp.asarray(fn(count))
+    raw = fn(count)
+    try:
+        value = jnp.asarray(raw)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"`{name}` must return a number for the step count, got {raw!r}."
+        ) from err
+    if not jnp.issubdtype(value.dtype, jnp.number) or jnp.iscomplexobj(value):
+        raise TypeError(f"`{name}` must return a real number for the step count, got {raw!r}.")
     if value.shape != ():
         raise ValueError(
             f"`{name}` must return a scalar for a scalar step count, got shape "
@@ -115,5 +123,6 @@ def scale_by_learning_rate(
     _checks.check_nonnegative("learning_rate", learning_rate)
     sign = -1 if flip_sign else 1
     if callable(learning_rate):
-        return scale_by_schedule(lambda count: sign * learning_rate(count))
+        return scale_by_schedule(
+            lambda count: sign * evaluate_schedule(learning_rate, count, "learning_rate"))
     return scale(sign * learning_rate)
