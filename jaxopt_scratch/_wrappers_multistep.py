@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxopt_scratch import _base, _checks, _combine, _tree
+from jaxopt_scratch import _base, _checks, _combine, _scaling, _tree
 from jaxopt_scratch._wrappers import cond_update
 
 ShouldSkipFn = Callable[[Any, jax.Array, Any], tuple[jax.Array, Any]]
@@ -79,6 +79,11 @@ class MultiSteps:
         _combine._check_transform(opt, "`MultiSteps` opt")
         _checks.check_interval("every_k_schedule", every_k_schedule, 1.0, None,
                                hint="It is the number of micro-steps per update.")
+        if not callable(every_k_schedule) and jnp.shape(every_k_schedule) != ():
+            raise ValueError(
+                f"`every_k_schedule` must be a scalar (or a schedule returning one), got "
+                f"shape {jnp.shape(every_k_schedule)}."
+            )
         self._opt = opt
         self._every_k = every_k_schedule
         self._use_grad_mean = use_grad_mean
@@ -91,8 +96,17 @@ class MultiSteps:
         return self._opt
 
     def _k(self, gradient_step: jax.Array) -> jax.Array:
-        k = self._every_k(gradient_step) if callable(self._every_k) else self._every_k
+        if callable(self._every_k):
+            k = _scaling.evaluate_schedule(self._every_k, gradient_step, "every_k_schedule")
+        else:
+            k = self._every_k
         return jnp.maximum(jnp.asarray(k).astype(jnp.int32), 1)
+
+    def _leaf_acc_dtype(self, p: Any) -> jnp.dtype:
+        """``accumulator_dtype``, made complex for a complex leaf (never drop the imaginary part)."""
+        if jnp.iscomplexobj(p) and not jnp.issubdtype(self._acc_dtype, jnp.complexfloating):
+            return _tree.promote_types(self._acc_dtype, jnp.complex64)
+        return self._acc_dtype
 
     def init(self, params: _base.Params) -> MultiStepsState:
         """Zero accumulator (float32, shaped like ``params``) and the inner state."""
@@ -105,7 +119,8 @@ class MultiSteps:
             mini_step=_tree.zero_count(),
             gradient_step=gradient_step,
             inner_opt_state=self._opt.init(params),
-            acc_grads=_tree.zeros_like_state(params, self._acc_dtype),
+            acc_grads=jax.tree.map(
+                lambda p: _tree.zeros_like_state(p, self._leaf_acc_dtype(p)), params),
             skip_state=skip_state,
         )
 
@@ -128,11 +143,10 @@ class MultiSteps:
                     f"got dtype {skip.dtype} and shape {skip.shape}."
                 )
 
-        n = state.mini_step.astype(self._acc_dtype)
-
         def accumulate(g, acc):
-            g = g.astype(self._acc_dtype)
-            return acc + (g - acc) / (n + 1) if self._use_grad_mean else acc + g
+            g = g.astype(acc.dtype)
+            n_plus_1 = (state.mini_step + 1).astype(acc.dtype)
+            return acc + (g - acc) / n_plus_1 if self._use_grad_mean else acc + g
 
         acc = jax.tree.map(accumulate, updates, state.acc_grads)
         emit = state.mini_step + 1 >= self._k(state.gradient_step)
