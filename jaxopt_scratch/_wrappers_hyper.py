@@ -147,6 +147,7 @@ def inject_hyperparams(
                 for name, fn in schedules.items()}
 
         def init_fn(params):
+            _tree.check_float_params(params)  # before scalar_dtype, which needs float leaves
             dtype = hyperparam_dtype or _tree.scalar_dtype(params)
             count = _tree.zero_count()
             hyperparams = {name: _as_hyperparam(v, kind, dtype) for name, (v, kind) in numeric.items()}
