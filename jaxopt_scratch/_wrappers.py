@@ -42,8 +42,10 @@ def cond_update(
 ) -> tuple[_base.Updates, _base.OptState]:
     """Runs ``tx.update`` if ``pred``, else returns zero updates and ``state`` unchanged.
 
-    Uses ``lax.cond``: outside ``vmap`` the inner update is not computed when
-    ``pred`` is False (it is traced once, to learn its output types).
+    Uses ``lax.cond`` when ``pred`` is traced (under ``jit``): outside ``vmap``
+    the inner update is not computed when ``pred`` is False (it is traced once,
+    to learn its output types). A concrete ``pred`` (eager execution) picks the
+    branch in Python, which avoids compiling a fresh ``cond`` on every call.
     """
     run = functools.partial(_base.call_update, tx, params=params, extra_args=extra_args)
     out_avals = jax.eval_shape(lambda u, s: run(updates=u, state=s), updates, state)
@@ -58,6 +60,8 @@ def cond_update(
         zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), out_avals[0])
         return zeros, cast_tree_like(s, out_avals[1])
 
+    if not isinstance(pred, jax.core.Tracer):  # eager: plain Python, no cond to compile
+        return step((updates, state)) if bool(pred) else hold((updates, state))
     return jax.lax.cond(pred, step, hold, (updates, state))
 
 
@@ -326,8 +330,11 @@ def join_transforms(
 
             return run
 
-        new_updates, inner_states = jax.lax.switch(
-            active, [branch(i) for i in range(len(transforms))], (updates, old))
+        branches = [branch(i) for i in range(len(transforms))]
+        if isinstance(active, jax.core.Tracer):
+            new_updates, inner_states = jax.lax.switch(active, branches, (updates, old))
+        else:  # eager: run the active transform directly instead of compiling a switch
+            new_updates, inner_states = branches[int(active)]((updates, old))
         return new_updates, JoinTransformsState(_tree.safe_increment(state.count), inner_states)
 
     return _base.GradientTransformation(init_fn, update_fn)
