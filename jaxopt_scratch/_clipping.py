@@ -27,8 +27,13 @@ def clip(max_delta: jax.typing.ArrayLike) -> _base.GradientTransformation:
     """
     _checks.check_nonnegative("max_delta", max_delta)
 
+    def init_fn(params):
+        _reject_complex(params)
+        return _base.init_empty_state(params)
+
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
+        _reject_complex(updates)
 
         def leaf(g):
             d = jnp.asarray(max_delta, g.dtype)
@@ -36,7 +41,19 @@ def clip(max_delta: jax.typing.ArrayLike) -> _base.GradientTransformation:
 
         return jax.tree.map(leaf, updates), state
 
-    return _base.GradientTransformation(_base.init_empty_state, update_fn)
+    return _base.GradientTransformation(init_fn, update_fn)
+
+
+def _reject_complex(tree) -> None:
+    """``clip`` orders values, which complex numbers do not have: say so before ``jnp.clip``."""
+    for path, x in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        if jnp.iscomplexobj(x):
+            raise TypeError(
+                f"`clip` bounds each coordinate by `max_delta`, which has no meaning for the "
+                f"complex leaf {jax.tree_util.keystr(path) or '<root>'} ({jnp.result_type(x)}). "
+                f"Clip by magnitude instead, with `jos.clip_by_global_norm` or "
+                f"`jos.clip_by_block_rms`."
+            )
 
 
 def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> _base.GradientTransformation:
