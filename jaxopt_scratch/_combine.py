@@ -182,6 +182,8 @@ def masked(inner: _base.GradientTransformation, mask: MaskOrFn) -> _base.Gradien
 
     def update_fn(updates, state, params=None, **extra_args):
         m = resolve_mask(mask, updates if params is None or not callable(mask) else params, "masked")
+        if params is not None and callable(mask):
+            resolve_mask(m, updates, "masked")  # a mask built from params must also fit the updates
         masked_params = None if params is None else mask_tree(params, m)
         new, inner_state = _base.call_update(
             inner, mask_tree(updates, m), state.inner_state, masked_params, extra_args
