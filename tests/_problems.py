@@ -161,17 +161,27 @@ def check_parity(test: Any, variant: Any, tx: Any, steps: int = 50, optax_key: s
                  oracle: Any = None, oracle_tol: dict | None = None, params: Any = None) -> Any:
     """Runs ``tx`` on :func:`nested_params` and compares it with optax and/or a NumPy oracle.
 
-    Returns our final params. ``optax_build`` must be created once (module level)
-    so that both chex variants share one cached optax run.
+    ``with_jit``: ``steps`` scanned updates, compared with both references.
+    ``without_jit``: :data:`EAGER_STEPS` eager updates (the Python-side paths and
+    the special first steps), compared with the oracle, which is free to run for
+    any number of steps (optax only when there is no oracle). This keeps the
+    eager variant from compiling a second 50-step program per case.
+    ``optax_build`` must be created once (module level) so that runs are cached.
+    Returns our final params.
     """
     import chex
 
     from _references import run as run_oracle
 
     params = nested_params() if params is None else params
-    ours = run_variant(variant, tx, params, nested_grad, steps)[0]
     test.assertTrue(optax_build is not None or oracle is not None, "nothing to compare with")
-    if optax_build is not None:
+    eager = variant.type != "with_jit"
+    if eager:
+        steps = EAGER_STEPS
+        ours = loop_run(tx, params, nested_grad, steps, update=variant(tx.update))[0]
+    else:
+        ours = variant(lambda p: scan_run(tx, p, nested_grad, steps))(params)[0]
+    if optax_build is not None and not (eager and oracle is not None):
         ref = optax_nested_reference(optax_key, optax_build, steps, "float32")
         chex.assert_trees_all_close(ours, ref, **(optax_tol or OPTAX_PLAIN))
     if oracle is not None:
