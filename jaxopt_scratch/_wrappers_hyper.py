@@ -52,7 +52,7 @@ def _as_hyperparam(value: Any, kind: str, float_dtype: Any) -> jax.Array:
         return jnp.asarray(value).astype(jnp.int32)
     if float_dtype is None:  # keep float64 if it is already there; bf16/f16 go up to f32
         given = jnp.result_type(value) if hasattr(value, "dtype") else jnp.float32
-        float_dtype = jnp.promote_types(given, jnp.float32)
+        float_dtype = _tree.moment_dtype(given)
     return jnp.asarray(value).astype(float_dtype)
 
 
