@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import jaxopt_scratch as jos  # noqa: E402
+import jaxopt_scratch as jos
 
 project = "jaxopt_scratch"
 author = "jaxopt_scratch developers"

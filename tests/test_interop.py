@@ -33,7 +33,7 @@ import jaxopt_scratch as jos
 STEPS = 5
 # jos computes 1 - b**t with expm1/log1p, optax naively: Adam's bias corrections differ
 # by ~1e-6 relative per step, far below any real training difference.
-TOL = dict(rtol=1e-5, atol=1e-6)
+TOL = {"rtol": 1e-5, "atol": 1e-6}
 
 
 def _optax_promotion(uses_optax: bool):
