@@ -218,7 +218,10 @@ def scale_by_stddev(
         if bias_correction:
             mu_hat = _tree.bias_correction(mu, decay, count)
             nu_hat = _tree.bias_correction(nu, decay, count)
-        variance = jax.tree.map(lambda v, m: v - _tree.abs_sq(m), nu_hat, mu_hat)
+        # When g^2 overflowed, v and m^2 are both inf: keep inf (a zero step, like
+        # scale_by_rms) instead of inf - inf = NaN.
+        variance = jax.tree.map(lambda v, m: jnp.where(jnp.isinf(v), v, v - _tree.abs_sq(m)),
+                                nu_hat, mu_hat)
         out = _tree.normalize(_tree.upcast(updates), variance, eps_out, eps_in)
         return _tree.cast_like(out, updates), ScaleByStddevState(count=count, mu=mu, nu=nu)
 
