@@ -87,9 +87,8 @@ def train_steps(
     ``t >= stop`` leave params and state unchanged (a padded final chunk).
     """
 
-    def step(carry, i):
+    def advance(carry, t):
         params, state = carry
-        t = start + i
         batch = None
         if mode == "batches":
             last = jax.tree.leaves(batches)[0].shape[0] - 1
@@ -97,14 +96,19 @@ def train_steps(
         elif mode == "sample":
             batch = sample_fn(jax.random.fold_in(data_key, t))
         loss, grads = jax.value_and_grad(lambda p: call_loss(loss_fn, p, batch, mode))(params)
-        updates, new_state = tx.update(grads, state, params)
-        new_params = _update.apply_updates(params, updates)
-        if stop is not None:
-            active = t < stop
-            new_params, new_state = jax.tree.map(
-                lambda new, old: jnp.where(active, new, old), (new_params, new_state), (params, state)
-            )
-        return (new_params, new_state), loss
+        updates, state = tx.update(grads, state, params)
+        return (_update.apply_updates(params, updates), state), loss
+
+    def step(carry, i):
+        t = start + i
+        if stop is None:
+            return advance(carry, t)
+        # A real conditional (t is the same for every vmapped run), not a select: the
+        # update is compiled exactly as in an unpadded chunk, so results do not depend
+        # on the chunking.
+        loss = jax.eval_shape(lambda c: advance(c, t)[1], carry)
+        return jax.lax.cond(t < stop, lambda c: advance(c, t),
+                            lambda c: (c, jnp.zeros(loss.shape, loss.dtype)), carry)
 
     return jax.lax.scan(step, (params, opt_state), jnp.arange(length, dtype=jnp.int32))
 

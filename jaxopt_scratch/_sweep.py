@@ -61,6 +61,8 @@ class SweepResult:
 
     def configs(self) -> list[dict[str, float]]:
         """The configurations, in order, as ``{name: value}`` dicts of Python numbers."""
+        if not self.names:
+            return [{} for _ in range(self.num_configs)]
         first = slice(0, None, self.num_seeds)
         return [dict(zip(self.names, row)) for row in
                 zip(*(self.hyperparams[n][first].tolist() for n in self.names))]
