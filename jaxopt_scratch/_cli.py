@@ -136,7 +136,7 @@ def _save(plot: Callable[[], None], out: str) -> int:
     except OSError as err:
         print(f"{PROG}: error: cannot write {out}: {err.strerror or err}", file=sys.stderr)
         return 1
-    print(f"wrote {out}")
+    print(f"\nwrote {out}")
     return 0
 
 

@@ -243,7 +243,7 @@ SHARDED_SCRIPT = textwrap.dedent("""
     args = (jos.adam, grid, xor.loss_fn, xor.init_params, 20)
     many = jos.sweep(*args, seeds=2, chunk_steps=10, progress=False)
     assert set(seen) == {8}, seen                          # every chunk ran on 8 devices
-    capped = jos.sweep(*args, seeds=2, chunk_steps=10, max_batch=3, progress=False)
+    capped = jos.sweep(*args, seeds=2, chunk_steps=7, max_batch=3, progress=False)  # padded
     seen.clear()
     one = jos.sweep(*args, seeds=2, chunk_steps=10, progress=False, devices=jax.devices()[:1])
     assert set(seen) == {1}, seen

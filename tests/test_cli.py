@@ -1,0 +1,175 @@
+"""Tests for jaxopt_scratch/_cli.py (with _cli_seeds.py, _plotting.py), by subprocess."""
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jaxopt_scratch as jos
+from jaxopt_scratch import _cli
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _run_cli(*args, cwd, code=None):
+    """Runs ``python -m jaxopt_scratch ARGS`` (or ``python -c CODE``) in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+    command = ["-c", code] if code is not None else ["-m", "jaxopt_scratch", *args]
+    return subprocess.run([sys.executable, *command], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=600)
+
+
+def _rows(stdout):
+    """The table rows under the dashed line, split on runs of 2+ spaces."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        rows.append(re.split(r"\s{2,}", line.strip()))
+    return {row[0]: row for row in rows}
+
+
+def _assert_png(path):
+    data = Path(path).read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
+
+
+def test_help_lists_commands_and_defaults(tmp_path):
+    top = _run_cli("--help", cwd=tmp_path)
+    assert top.returncode == 0 and all(c in top.stdout for c in ("race", "sweep", "seeds"))
+    race = _run_cli("race", "--help", cwd=tmp_path)
+    assert race.returncode == 0
+    for text in ("--problem", "beale_like", "--out", "race.png", "--clip", "10.0", "--tol"):
+        assert text in race.stdout
+    sweep = _run_cli("sweep", "--help", cwd=tmp_path)
+    assert sweep.returncode == 0
+    for text in ("xor_a", "--num-lrs", "64", "1e-4,1e2", "sweep.png", "--max-batch"):
+        assert text in sweep.stdout
+
+
+# REFERENCE.md P4 (float64): final loss, x, y and the number of steps with a clipped gradient.
+P4 = {"sgd": (0.86497736, -0.27759641, 3.1417105, 144),
+      "momentum": (0.65272298, -0.50855073, 2.4177542, 29),
+      "rmsprop": (0.85251387, -0.28743713, 3.0942335, 133),
+      "adam": (0.82106221, -0.31343221, 2.9774056, 74)}
+
+
+def test_race_defaults_are_seed_003s_showdown(tmp_path):
+    proc = _run_cli("race", "--out", "race.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "beale_like" in proc.stdout and "clipped to [-10, 10]" in proc.stdout
+    rows = _rows(proc.stdout)
+    assert list(rows) == ["sgd", "momentum", "rmsprop", "adam"]
+    for name, (loss, x, y, clipped) in P4.items():
+        _, lr, final, position, to_tol, clipped_steps = rows[name]
+        # Float32 vs the float64 reference: REFERENCE.md's rtol (5e-4 for Adam, else 2e-5),
+        # and the table's 6 significant digits / 4 decimals.
+        rtol = 5e-4 if name == "adam" else 2e-5
+        assert float(final) == pytest.approx(loss, rel=rtol + 1e-6)
+        px, py = (float(v) for v in position.strip("()").split(","))
+        assert (px, py) == pytest.approx((x, y), abs=1e-4 + rtol * 4)
+        assert int(clipped_steps) == clipped
+        assert to_tol != "never"  # the default tolerance is 1.0; all end below it
+    assert "wrote race.png" in proc.stdout and "race" in proc.stderr  # the progress bar
+    _assert_png(tmp_path / "race.png")
+
+
+def test_race_on_another_problem_with_flags(tmp_path):
+    proc = _run_cli("race", "--problem", "bowl", "--optimizers", "sgd,adam", "--lr", "sgd=0.1",
+                "--lr", "adam=0.5", "--steps", "14", "--clip", "0", "--tol", "0.05",
+                "--no-plot", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = _rows(proc.stdout)
+    # P1: (4, 3) * 0.8^14 and 25 * 0.64^14; the loss first drops to <= 0.05 at k = 14.
+    name, lr, final, position, to_tol = rows["sgd"]
+    assert (name, lr, position, to_tol) == ("sgd", "0.1", "(0.1759, 0.1319)", "14")
+    assert float(final) == pytest.approx(0.048357033, rel=2e-5)
+    assert "clipped steps" not in proc.stdout and proc.stderr == ""
+    assert not list(tmp_path.iterdir())  # --no-plot writes nothing
+
+
+def test_sweep_small_grid_matches_jos_run(tmp_path):
+    proc = _run_cli("sweep", "--num-lrs", "4", "--lr-range", "1e-2,1", "--steps", "200",
+                "--out", "sweep.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 learning rates 0.01 .. 1 (log-spaced), 200 updates" in proc.stdout
+    rows = _rows(proc.stdout)
+    assert list(rows) == ["sgd", "momentum", "rmsprop", "adam"]
+    grid = np.geomspace(1e-2, 1.0, 4)
+    makers = {"sgd": jos.sgd, "momentum": lambda lr: jos.sgd(lr, momentum=0.9),
+              "rmsprop": lambda lr: jos.rmsprop(lr, eps_in_sqrt=False), "adam": jos.adam}
+    xor = jos.problems.get("xor_a")
+    for name in ("sgd", "adam"):  # two rows checked against an independent jos.run
+        _, best_lr, best_loss, _, width, diverged = rows[name]
+        lr = grid[np.argmin(np.abs(np.log(grid / float(best_lr))))]
+        ref = jos.run(makers[name](lr), xor.loss_fn, xor.init_params(), 200, record_every=None)
+        # 3 significant digits printed.
+        assert float(best_loss) == pytest.approx(float(ref.final_loss), rel=6e-3)
+        assert diverged == "0/4"
+        assert float(width) >= 0.0
+    assert "sgd:" in proc.stderr and "adam:" in proc.stderr  # one progress bar each
+    _assert_png(tmp_path / "sweep.png")
+
+
+def test_seeds_prints_the_seeds_beside_the_library(tmp_path):
+    proc = _run_cli("seeds", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # REFERENCE.md section 0: only seed 003's bowl (4 rows) and the step-0 rows of both
+    # ravine tables reproduce.
+    assert "6 of 31 printed rows reproduce" in out
+    bowl = out.split("seed 003: bowl")[1].split("\n\n")[0]
+    assert bowl.count("[reproduces]") == 4 and "DIFFERS" not in bowl
+    assert "final loss=12.690121" in out and "final loss=0.864977" in out  # printed vs true
+    assert "converged at step=817" in out and "converged at step=never" in out
+    assert "theta=4.04472223" in out  # P5 after 1000 updates (float64)
+    assert "seed 001" in out and "seed 004" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("race", "--problem", "banana"), "unknown problem 'banana'; known problems: bowl,"),
+    (("sweep", "--problem", "nope"), "unknown problem 'nope'"),
+    (("sweep", "--optimizers", "adam,bogus"), "unknown optimizer 'bogus'; known optimizers:"),
+    (("sweep", "--lr-range", "1,0.1"), "--lr-range needs 0 < LOW < HIGH"),
+    (("sweep", "--lr-range", "fast"), "--lr-range must be LOW,HIGH"),
+    (("sweep", "--num-lrs", "1"), "--num-lrs must be at least 2"),
+    (("race", "--steps", "0"), "expected a positive integer"),
+    (("race", "--lr", "adamw=0.1"), "which is not racing"),
+    (("race", "--lr", "sgd=-1"), "learning rates must be > 0"),
+    (("sweep", "--frobnicate"), "unrecognized arguments: --frobnicate"),
+    ((), "choose a command: race, sweep or seeds"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
+    proc = _run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jaxopt-scratch: error: ")
+    assert message in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_missing_matplotlib_still_prints_the_table(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from jaxopt_scratch._cli import main\n"
+            "raise SystemExit(main(['race', '--problem', 'bowl', '--steps', '3', "
+            "'--no-progress']))")
+    proc = _run_cli(cwd=tmp_path, code=code)
+    assert proc.returncode == 1
+    assert "sgd" in proc.stdout and "final loss" in proc.stdout
+    assert "not writing race.png: matplotlib is not installed" in proc.stderr
+    assert not (tmp_path / "race.png").exists()
+
+
+def test_console_script_entry_point_resolves():
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    module, func = scripts["jaxopt-scratch"].split(":")
+    assert getattr(importlib.import_module(module), func) is _cli.main
