@@ -51,7 +51,8 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransfor
         del params, extra_args
 
         def leaf(g):
-            rms = jnp.sqrt(jnp.mean(_tree.abs_sq(_tree.upcast(g))))
+            norm = _tree.norm(g)  # scaled: no overflow for huge float32 gradients
+            rms = norm / jnp.sqrt(jnp.asarray(g.size, norm.dtype))
             factor = _shrink_factor(rms, jnp.asarray(threshold, rms.dtype))
             return g * factor.astype(g.dtype)
 
@@ -68,7 +69,6 @@ def unitwise_norm(x: jax.Array, axis: int | Sequence[int] | None = None) -> jax.
     fan-in, ``(in, out)`` or ``(in, heads, out)``); rank 4 reduces ``(0, 1, 2)``
     (HWIO convolutions); rank 5 reduces ``(0, 1, 2, 3)``.
     """
-    sq = _tree.abs_sq(_tree.upcast(x))
     if axis is not None:
         reduce = axis
     elif jnp.squeeze(x).ndim <= 1:
@@ -82,7 +82,7 @@ def unitwise_norm(x: jax.Array, axis: int | Sequence[int] | None = None) -> jax.
             f"`adaptive_grad_clip` has no default unit for a leaf of shape {x.shape}; "
             f"pass `axis=` with the axes that one unit spans."
         )
-    return jnp.broadcast_to(jnp.sqrt(jnp.sum(sq, axis=reduce, keepdims=True)), x.shape)
+    return jnp.broadcast_to(_tree.norm(x, axis=reduce, keepdims=True), x.shape)
 
 
 def adaptive_grad_clip(

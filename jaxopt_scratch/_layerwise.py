@@ -9,12 +9,13 @@ from jaxopt_scratch import _base, _checks, _tree
 
 
 def _norm_at_least(x: jax.Array, min_norm: jax.typing.ArrayLike) -> jax.Array:
-    """The leaf's 2-norm, raised to ``min_norm``, with a finite gradient at zero."""
-    x = x.astype(_tree.moment_dtype(x.dtype))
-    sq = jnp.sum(_tree.abs_sq(x))
-    floor = jnp.asarray(min_norm, sq.dtype)
-    small = sq <= jnp.square(floor)
-    return jnp.where(small, floor, jnp.sqrt(jnp.where(small, jnp.ones_like(sq), sq)))
+    """The leaf's 2-norm (scaled, so it does not overflow), raised to ``min_norm``.
+
+    Finite gradient at zero (see :func:`_tree.norm`).
+    """
+    n = _tree.norm(x)
+    floor = jnp.asarray(min_norm, n.dtype)
+    return jnp.where(n <= floor, floor, n)
 
 
 def scale_by_trust_ratio(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -189,13 +190,57 @@ def zero_count() -> jax.Array:
     return jnp.zeros([], jnp.int32)
 
 
+def _power_of_two_scale(max_abs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(2**k, 2**-k)`` with ``2**k`` near ``max_abs`` (``k = 0`` if it is 0, inf or NaN).
+
+    Multiplying by a power of two is exact, so scaled norms equal the naive ones
+    wherever those do not overflow or underflow. ``|k|`` stays small enough (125
+    in float32) that both factors are normal numbers (XLA flushes subnormals to zero).
+    """
+    ok = (max_abs > 0) & jnp.isfinite(max_abs)
+    _, exponent = jnp.frexp(jnp.where(ok, max_abs, jnp.ones_like(max_abs)))
+    limit = -jnp.finfo(max_abs.dtype).minexp  # 125 for float32, 1021 for float64
+    k = jnp.clip(exponent - 1, -limit, limit)  # scaled elements are below 2 unless k was clipped
+    one = jnp.ones_like(max_abs)
+    return jax.lax.stop_gradient(jnp.ldexp(one, k)), jax.lax.stop_gradient(jnp.ldexp(one, -k))
+
+
+def _scaled_sqrt(scale: jax.Array, sum_sq: jax.Array) -> jax.Array:
+    """``scale * sqrt(sum_sq)``, 0 (with a zero gradient) where ``sum_sq`` is 0; NaN stays NaN."""
+    zero = sum_sq == 0
+    return jnp.where(zero, 0, scale * jnp.sqrt(jnp.where(zero, jnp.ones_like(sum_sq), sum_sq)))
+
+
+def norm(x: jax.Array, axis: Any = None, keepdims: bool = False) -> jax.Array:
+    r""":math:`\sqrt{\sum |x_i|^2}` over ``axis``, in at least float32, without overflow.
+
+    The elements are scaled by a power of two near :math:`1/\max |x_i|` before
+    squaring: a float32 element above ~1.8e19 would square to inf (and one below
+    ~1e-19 to 0), making a clipped or trust-ratio-scaled update 0 instead of the
+    right size. NaN and inf elements still give a NaN or inf norm.
+    """
+    x = x.astype(moment_dtype(x.dtype))
+    scale, inverse = _power_of_two_scale(jnp.max(jnp.abs(x), initial=0))
+    sum_sq = jnp.sum(abs_sq(x * inverse.astype(x.dtype)), axis=axis, keepdims=keepdims)
+    return _scaled_sqrt(scale, sum_sq)
+
+
 def global_norm(tree: Any) -> jax.Array:
-    r""":math:`\sqrt{\sum_i |x_i|^2}` over every element of every leaf, in at least float32."""
-    leaves = jax.tree.leaves(tree)
-    if not leaves:
-        return jnp.zeros([], jnp.float32)
+    r""":math:`\sqrt{\sum_i |x_i|^2}` over every element of every leaf, in at least float32.
+
+    Scaled like :func:`norm` (one power of two for all leaves): the result is
+    finite and accurate whenever the norm itself is representable, even if the
+    squares of the elements are not.
+    """
+    leaves = [x.astype(moment_dtype(x.dtype)) for x in jax.tree.leaves(tree)]
     dt = scalar_dtype(tree)
-    return jnp.sqrt(sum(jnp.sum(abs_sq(x.astype(moment_dtype(x.dtype)))).astype(dt) for x in leaves))
+    if not leaves:
+        return jnp.zeros([], dt)
+    max_abs = functools.reduce(
+        jnp.maximum, [jnp.max(jnp.abs(x), initial=0).astype(dt) for x in leaves])
+    scale, inverse = _power_of_two_scale(max_abs)
+    sum_sq = sum(jnp.sum(abs_sq(x * inverse.astype(x.dtype))).astype(dt) for x in leaves)
+    return _scaled_sqrt(scale, sum_sq)
 
 
 def normalize(numerator: Any, second_moment: Any, eps: Any, eps_root: Any = 0.0) -> Any:
