@@ -39,6 +39,15 @@ def nested_params(dtype: Any = jnp.float32) -> dict:
     }
 
 
+def small_params(dtype: Any = jnp.float32) -> dict:
+    """Two leaves, a vector and a scalar: for checks whose subject is not the pytree.
+
+    XLA compile time grows with the number of leaves; vmap and trace-count
+    checks compile twice per case, so they use this instead of :func:`nested_params`.
+    """
+    return {"w": jnp.asarray([0.8, -0.3, 1.5], dtype), "s": jnp.asarray(-0.6, dtype)}
+
+
 def grad_leaf(x: Any, xp: Any = jnp) -> Any:
     """A non-linear, sign-changing gradient: that of ``x^2 - cos(3x)/3``."""
     return 2.0 * x + xp.sin(3.0 * x)
@@ -206,7 +215,7 @@ def assert_vmap_matches_loop(test: Any, make_tx: Callable[..., Any], values: lis
     """
     import chex
 
-    params = nested_params() if params is None else params
+    params = small_params() if params is None else params
     if not isinstance(values, dict):
         values, build = {"value": values}, (lambda hp: make_tx(hp["value"]))
     else:

@@ -283,7 +283,7 @@ class VmapTest(chex.TestCase):
               eps_root=[0.0, 1e-6, 1e-2])),
         ("adamax", jos.scale_by_adamax, dict(b1=[0.0, 0.9], b2=[0.5, 0.999], eps=[1e-8, 1e-1])),
         # With unit steps Lion's signs would not depend on b1, b2 within 4 steps.
-        ("lion", lambda **kw: jos.chain(jos.scale_by_lion(**kw), jos.scale(-0.1)),
+        ("lion", lambda **kw: jos.chain(jos.scale_by_lion(**kw), jos.scale(-0.3)),
          dict(b1=[0.0, 0.9, 0.99], b2=[0.5, 0.9, 0.99])),
     )
     def test_vmap_matches_loop(self, make, values):
