@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxopt_scratch import _base, _checks
 from jaxopt_scratch._schedules import (
@@ -31,6 +32,12 @@ from jaxopt_scratch._schedules import (
     safe_ratio,
     steps,
 )
+
+
+def _check_real(**values: Any) -> None:
+    """Values that may be any real number: only NaN (or a non-number) is rejected, by name."""
+    for name, value in values.items():
+        _checks.check_interval(name, value)
 
 
 def _warmup_then(init_value, peak_value, warmup_steps, after: _base.Schedule) -> _base.Schedule:
@@ -66,6 +73,7 @@ def warmup_constant_schedule(
         >>> print([float(sched(k)) for k in range(6)])
         [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     """
+    _check_real(init_value=init_value, peak_value=peak_value)
     check_length("warmup_steps", warmup_steps)
     return _warmup_then(init_value, peak_value, warmup_steps, constant_schedule(peak_value))
 
@@ -123,6 +131,7 @@ def warmup_cosine_decay_schedule(
         <https://arxiv.org/abs/1706.02677>`_, 2017 (warmup); Loshchilov & Hutter,
         `SGDR <https://arxiv.org/abs/1608.03983>`_, 2017 (cosine).
     """
+    _check_real(init_value=init_value, peak_value=peak_value, end_value=end_value)
     check_length("warmup_steps", warmup_steps)
     check_length("decay_steps", decay_steps)
     w, d = _checks.concrete_value(warmup_steps), _checks.concrete_value(decay_steps)
@@ -176,6 +185,7 @@ def warmup_exponential_decay_schedule(
         >>> print([float(sched(k)) for k in range(6)])
         [0.0, 0.5, 1.0, 0.5, 0.25, 0.125]
     """
+    _check_real(init_value=init_value, peak_value=peak_value)
     check_length("warmup_steps", warmup_steps)
     decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin,
                               staircase, end_value)
@@ -203,8 +213,9 @@ def _interpolate_phases(count, boundaries: Sequence[jax.Array], values: Sequence
     return jnp.where(k >= boundaries[-1], values[-1], out)
 
 
-def _check_onecycle(transition_steps, pct_start, div_factor, final_div_factor) -> None:
+def _check_onecycle(transition_steps, peak_value, pct_start, div_factor, final_div_factor) -> None:
     check_length("transition_steps", transition_steps)
+    _check_real(peak_value=peak_value)
     _checks.check_interval("pct_start", pct_start, 0.0, 1.0)
     _checks.check_interval("div_factor", div_factor, 0.0, None, low_open=True)
     _checks.check_interval("final_div_factor", final_div_factor, 0.0, None, low_open=True)
@@ -246,8 +257,14 @@ def linear_onecycle_schedule(
         Smith & Topin, `Super-Convergence: Very Fast Training of Neural Networks
         Using Large Learning Rates <https://arxiv.org/abs/1708.07120>`_, 2017.
     """
-    _check_onecycle(transition_steps, pct_start, div_factor, final_div_factor)
+    _check_onecycle(transition_steps, peak_value, pct_start, div_factor, final_div_factor)
     _checks.check_interval("pct_final", pct_final, 0.0, 1.0)
+    start, final = _checks.concrete_value(pct_start), _checks.concrete_value(pct_final)
+    if start is not None and final is not None and np.any(final < start):
+        raise ValueError(
+            f"`pct_final` is where the descent back from the peak ends, so it must be at least "
+            f"`pct_start` ({pct_start!r}); got {pct_final!r}."
+        )
 
     def schedule(count):
         t_len = jnp.maximum(as_float(transition_steps), 0)
@@ -293,7 +310,7 @@ def cosine_onecycle_schedule(
     References:
         Smith & Topin, `Super-Convergence <https://arxiv.org/abs/1708.07120>`_, 2017.
     """
-    _check_onecycle(transition_steps, pct_start, div_factor, final_div_factor)
+    _check_onecycle(transition_steps, peak_value, pct_start, div_factor, final_div_factor)
 
     def schedule(count):
         t_len = jnp.maximum(as_float(transition_steps), 0)
@@ -366,7 +383,9 @@ def cyclic_schedule(
     with :math:`\sigma = 1` (``"triangular"``), :math:`\sigma = 2^{-c}`
     (``"triangular2"``: the amplitude halves every cycle) or
     :math:`\sigma = \gamma^{k}` (``"exp_range"``). This is PyTorch's
-    ``CyclicLR`` with its default ``scale_mode``; optax has no equivalent.
+    ``CyclicLR`` with its default ``scale_mode``; optax has no equivalent. The
+    name is PyTorch's with this library's ``_schedule`` suffix, and the bounds
+    take optax's ``init_value`` / ``peak_value`` names.
     Zero-length phases are skipped; a cycle of length 0 stays at :math:`v_p`.
 
     Args:
@@ -393,6 +412,7 @@ def cyclic_schedule(
     """
     if policy not in _POLICIES:
         raise ValueError(f"`policy` must be one of {_POLICIES}, got {policy!r}.")
+    _check_real(init_value=init_value, peak_value=peak_value)
     check_length("step_size_up", step_size_up)
     check_length("step_size_down", step_size_down)
     _checks.check_interval("gamma", gamma, 0.0, None, low_open=True)
