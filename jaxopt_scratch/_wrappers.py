@@ -164,8 +164,8 @@ def multi_transform(
     return _base.GradientTransformation(init_fn, update_fn)
 
 
+# optax's newer name for the same function; both names are public.
 partition = multi_transform
-"""optax's newer name for :func:`multi_transform` (the same function)."""
 
 
 def freeze(mask: _combine.MaskOrFn) -> _base.GradientTransformation:

@@ -126,11 +126,24 @@ def inject_hyperparams(
     def factory(*args, **kwargs) -> _base.GradientTransformation:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        fixed, numeric, schedules = {}, {}, {}
+        arguments = {}
         for name, value in bound.arguments.items():
+            kind = signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL and value:
+                raise TypeError(
+                    f"`inject_hyperparams` passes arguments by name, so `{inner_factory.__name__}`"
+                    f"'s `*{name}` cannot be used; pass those values as keyword arguments."
+                )
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                arguments.update(value)
+            elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                arguments[name] = value
+        fixed, numeric, schedules = {}, {}, {}
+        for name, value in arguments.items():
             kind = None
             if name not in static:
-                kind = _numeric_kind(value, signature.parameters[name].default)
+                param = signature.parameters.get(name)
+                kind = _numeric_kind(value, None if param is None else param.default)
             if kind is not None:
                 numeric[name] = (value, kind)
             elif name not in static and callable(value) and not _is_structural_callable(name, value):

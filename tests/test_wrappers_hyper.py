@@ -145,6 +145,17 @@ class InjectHyperparamsTest(chex.TestCase):
         with pytest.raises(ValueError, match="`static_args` names \\['nope'\\]"):
             jos.inject_hyperparams(scaled, static_args=("fn", "nope"))
 
+    def test_keyword_catch_all_arguments_become_hyperparameters(self):
+        def factory(learning_rate, **options):
+            return jos.chain(jos.scale(options["boost"]), jos.sgd(learning_rate))
+
+        tx = jos.inject_hyperparams(factory)(0.1, boost=3.0)
+        state = tx.init(jnp.ones(2))
+        assert set(state.hyperparams) == {"learning_rate", "boost"}
+        np.testing.assert_allclose(tx.update(jnp.ones(2), state)[0], [-0.3, -0.3], rtol=1e-6)
+        with pytest.raises(TypeError, match="passes arguments by name"):
+            jos.inject_hyperparams(lambda *transforms: jos.chain(*transforms))(jos.sgd(0.1))
+
     def test_vmap_over_a_hyperparameter_given_at_construction_matches_loop(self):
         def final(lr, b1):
             tx = jos.inject_hyperparams(jos.adam)(learning_rate=lr, b1=b1)
