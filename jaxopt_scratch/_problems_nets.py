@@ -49,7 +49,11 @@ _XOR_TARGETS = ((0.0,), (1.0,), (1.0,), (0.0,))
 
 
 def _xor(name: str, hidden: int, activation: str, loss: str, numpy_seed: int) -> Problem:
-    """A 2-``hidden``-1 network on XOR, as REFERENCE.md P9 specifies the setups."""
+    """A 2-``hidden``-1 network on XOR, as REFERENCE.md P9 specifies the setups.
+
+    ``init_params()`` is P9's NumPy-seeded initialisation; ``init_params(key)``
+    draws a fresh standard-normal one of the same shapes (for sweeps over seeds).
+    """
     act = {"tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}[activation]
     data = (as_float(_XOR_INPUTS), as_float(_XOR_TARGETS))
 
@@ -91,7 +95,7 @@ def _xor(name: str, hidden: int, activation: str, loss: str, numpy_seed: int) ->
     return Problem(
         name=name,
         description=(f"XOR, 2-{hidden}-1 {activation} net, {loss_name}, NumPy seed {numpy_seed} "
-                     f"(P9 setup {name[-1].upper()}); init_params(key) draws a fresh N(0, 1) init"),
+                     f"(P9 setup {name[-1].upper()})"),
         loss_fn=loss_fn, init_params=init_params, min_loss=0.0, num_steps=3000,
         target_loss=1e-2 if loss == "mse" else 5e-2, accuracy_fn=accuracy_fn,
     )
