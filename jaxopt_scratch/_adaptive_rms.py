@@ -81,7 +81,8 @@ def scale_by_rss(
         sums = jax.tree.map(lambda g, s: s + _tree.abs_sq(g).astype(s.dtype),
                             wide, state.sum_of_squares)
         out = jax.tree.map(
-            lambda g, s, n: jnp.where(s > 0, n, jnp.zeros_like(n)).astype(g.dtype),
+            # `s == 0`, not `s <= 0`: a NaN sum must give a NaN update, not hide as 0.
+            lambda g, s, n: jnp.where(s == 0, jnp.zeros_like(n), n).astype(g.dtype),
             updates, sums, _tree.normalize(wide, sums, 0.0, eps),
         )
         return out, ScaleByRssState(sum_of_squares=sums)
