@@ -28,7 +28,7 @@ Labels = Any  # a pytree of labels (a prefix of params), or a function of params
 
 
 def cast_tree_like(tree: Any, avals: Any) -> Any:
-    """Casts each leaf of ``tree`` to the dtype of the matching ``avals`` leaf (arrays or shapes)."""
+    """Casts each leaf of ``tree`` to the dtype of the matching ``avals`` leaf (array or shape)."""
     return jax.tree.map(lambda x, a: jnp.asarray(x).astype(a.dtype), tree, avals)
 
 
@@ -137,7 +137,9 @@ def multi_transform(
         weights, SGD for the biases" setups.
     """
     if not isinstance(transforms, Mapping) or not transforms:
-        raise TypeError(f"`transforms` must be a non-empty dict {{label: transform}}, got {transforms!r}.")
+        raise TypeError(
+            f"`transforms` must be a non-empty dict {{label: transform}}, got {transforms!r}."
+        )
     for label, tx in transforms.items():
         _combine._check_transform(tx, f"`transforms[{label!r}]`")
 
@@ -199,7 +201,7 @@ def freeze(mask: _combine.MaskOrFn) -> _base.GradientTransformation:
 class ApplyIfFiniteState(NamedTuple):
     """State of :func:`apply_if_finite`."""
 
-    notfinite_count: jax.Array  # bad steps in a row so far (int32); 0 after a good or let-through step
+    notfinite_count: jax.Array  # bad steps in a row (int32); 0 after a good or let-through step
     last_finite: jax.Array  # whether the last step's updates were all finite (bool scalar)
     total_notfinite: jax.Array  # bad steps since init (int32, saturating)
     inner_state: Any  # the inner optimizer's state, untouched by rejected steps

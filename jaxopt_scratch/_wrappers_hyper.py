@@ -146,7 +146,8 @@ def inject_hyperparams(
                 kind = _numeric_kind(value, None if param is None else param.default)
             if kind is not None:
                 numeric[name] = (value, kind)
-            elif name not in static and callable(value) and not _is_structural_callable(name, value):
+            elif (name not in static and callable(value)
+                  and not _is_structural_callable(name, value)):
                 schedules[name] = value
             else:
                 fixed[name] = value
@@ -163,7 +164,8 @@ def inject_hyperparams(
             _tree.check_float_params(params)  # before scalar_dtype, which needs float leaves
             dtype = hyperparam_dtype or _tree.scalar_dtype(params)
             count = _tree.zero_count()
-            hyperparams = {name: _as_hyperparam(v, kind, dtype) for name, (v, kind) in numeric.items()}
+            hyperparams = {name: _as_hyperparam(v, kind, dtype)
+                           for name, (v, kind) in numeric.items()}
             hyperparams.update(scheduled_values(count, dict.fromkeys(schedules, dtype)))
             return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
 

@@ -115,7 +115,8 @@ class MultiStepsTest(chex.TestCase):
     def test_skipped_micro_steps_change_nothing(self):
         def skip_not_finite(updates, gradient_step, params):
             del gradient_step, params
-            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(updates)]))
+            leaves = jax.tree.leaves(updates)
+            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
             return ~finite, {"skipped": ~finite}
 
         ms = jos.MultiSteps(jos.sgd(1.0), 2, should_skip_update_fn=skip_not_finite)
