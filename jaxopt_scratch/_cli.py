@@ -16,8 +16,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_scratch import _aliases_adam, _aliases_basic, _clipping, _combine, _loop, _sweep
-from jaxopt_scratch import _problems
+from jaxopt_scratch import (
+    _aliases_adam,
+    _aliases_basic,
+    _clipping,
+    _combine,
+    _loop,
+    _problems,
+    _sweep,
+)
 
 PROG = "jaxopt-scratch"
 

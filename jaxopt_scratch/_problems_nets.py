@@ -9,6 +9,7 @@ otherwise, so the same function serves full-batch and minibatch training.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import jax
@@ -127,7 +128,7 @@ def _mlp_data(key, num_samples, num_features, num_classes, dtype):
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _he_init(key, sizes, dtype):
     layers = []
-    for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
+    for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), itertools.pairwise(sizes)):
         w = jax.random.normal(k, (n_in, n_out), dtype) * math.sqrt(2.0 / n_in)
         layers.append({"w": w, "b": jnp.zeros(n_out, dtype)})
     return layers
@@ -185,7 +186,7 @@ def mlp(
     @jax.jit
     def init_from_key(key):
         layers = []
-        for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
+        for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), itertools.pairwise(sizes)):
             w = jax.random.normal(k, (n_in, n_out), dtype) * math.sqrt(2.0 / n_in)
             layers.append({"w": w, "b": jnp.zeros(n_out, dtype)})
         return layers

@@ -164,7 +164,10 @@ def test_p9_xor_both_setups_three_optimizers_in_one_program():
         return sum(setups[s].loss_fn(p[(s, o)]) for s, o in P9)
 
     def only(opt):
-        return lambda p: {key: jax.tree.map(lambda _: key[1] == opt, p[key]) for key in p}
+        def mask(p):
+            return {key: jax.tree.map(lambda _, k=key: k[1] == opt, leaves)
+                    for key, leaves in p.items()}
+        return mask
 
     tx = jos.chain(*(jos.masked(t, only(o)) for o, t in optimizers.items()))
     result = jos.run(tx, total_loss, params, 3000)
@@ -177,8 +180,8 @@ def test_p9_xor_both_setups_three_optimizers_in_one_program():
                                    err_msg=f"{s} {o}")
         assert float(setups[s].accuracy_fn(result.params[(s, o)])) == 1.0
     # The one robust qualitative claim: Adam ends lowest in both setups.
-    for s in setups:
-        finals = {o: float(setups[s].loss_fn(result.params[(s, o)])) for o in optimizers}
+    for s, problem in setups.items():
+        finals = {o: float(problem.loss_fn(result.params[(s, o)])) for o in optimizers}
         assert min(finals, key=finals.get) == "adam"
 
 
