@@ -23,7 +23,7 @@ import numpy as np
 from jaxopt_scratch import _base, _loop
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not results
 class SweepResult:
     """What :func:`sweep` returns; one *run* is one configuration with one seed.
 
