@@ -144,6 +144,8 @@ def scale_by_amsgrad(
     eps: jax.typing.ArrayLike = 1e-8,
     eps_root: jax.typing.ArrayLike = 0.0,
     mu_dtype: Any | None = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
 ) -> _base.GradientTransformation:
     r"""AMSGrad: Adam whose denominator never shrinks.
 
@@ -153,7 +155,8 @@ def scale_by_amsgrad(
         u_t = \hat m_t / \bigl(\sqrt{\hat v^{max}_t + \varepsilon_{root}} + \varepsilon\bigr)
 
     with :math:`\hat m_t, \hat v_t` as in :func:`scale_by_adam` (the maximum is
-    taken over the bias-corrected :math:`\hat v`, as in optax).
+    taken over the bias-corrected :math:`\hat v`, as in optax). Either
+    correction can be switched off, giving the paper's uncorrected AMSGrad.
 
     Args:
         b1: :math:`\beta_1 \in [0, 1)`.
@@ -161,6 +164,9 @@ def scale_by_amsgrad(
         eps: Outside the square root, :math:`\ge 0`.
         eps_root: Inside the square root, :math:`\ge 0`.
         mu_dtype: dtype of :math:`m`; default at least float32.
+        bias_correction_mu: Structural; divide :math:`m_t` by :math:`1-\beta_1^t`.
+        bias_correction_nu: Structural; divide :math:`v_t` by :math:`1-\beta_2^t`
+            before taking the maximum.
 
     Returns:
         A transform whose state is :class:`ScaleByAmsgradState`.
@@ -189,8 +195,9 @@ def scale_by_amsgrad(
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         count, mu, nu = _adam_moments(updates, state, b1, b2, "scale_by_amsgrad")
-        mu_hat = _tree.bias_correction(mu, b1, count)
-        nu_max = jax.tree.map(jnp.maximum, state.nu_max, _tree.bias_correction(nu, b2, count))
+        mu_hat = _tree.bias_correction(mu, b1, count) if bias_correction_mu else mu
+        nu_hat = _tree.bias_correction(nu, b2, count) if bias_correction_nu else nu
+        nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu_hat)
         out = _tree.normalize(mu_hat, nu_max, eps, eps_root)
         new_state = ScaleByAmsgradState(count=count, mu=mu, nu=nu, nu_max=nu_max)
         return _tree.cast_like(out, updates), new_state

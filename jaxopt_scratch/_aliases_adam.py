@@ -115,6 +115,8 @@ def nadam(
     eps: jax.typing.ArrayLike = 1e-8,
     eps_root: jax.typing.ArrayLike = 0.0,
     mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = True,
 ) -> _base.GradientTransformation:
     r"""NAdam: Adam with Nesterov momentum, ``adam(..., nesterov=True)``.
 
@@ -128,6 +130,7 @@ def nadam(
         eps: See :func:`scale_by_adam`.
         eps_root: See :func:`scale_by_adam`.
         mu_dtype: See :func:`scale_by_adam`.
+        nesterov: Structural; ``False`` gives plain :func:`adam` (optax's signature).
 
     Examples:
         >>> import jax.numpy as jnp
@@ -140,7 +143,7 @@ def nadam(
         Dozat, `Incorporating Nesterov Momentum into Adam
         <https://openreview.net/forum?id=OM0jvwB8jIp57ZJjtNEZ>`_, 2016.
     """
-    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True)
+    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov)
 
 
 def nadamw(
@@ -152,6 +155,8 @@ def nadamw(
     mu_dtype: Any | None = None,
     weight_decay: _base.ScalarOrSchedule = 1e-4,
     mask: _combine.MaskOrFn = None,
+    *,
+    nesterov: bool = True,
 ) -> _base.GradientTransformation:
     r"""NAdamW: :func:`nadam` with decoupled weight decay, ``adamw(..., nesterov=True)``.
 
@@ -164,13 +169,15 @@ def nadamw(
         mu_dtype: See :func:`scale_by_adam`.
         weight_decay: See :func:`adamw`.
         mask: See :func:`adamw`.
+        nesterov: Structural; ``False`` gives plain :func:`adamw` (optax's signature).
 
     Examples:
         >>> import jaxopt_scratch as jos
         >>> len(jos.nadamw(1e-3).init({"w": __import__("jax").numpy.zeros(3)}))
         3
     """
-    return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=True)
+    return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask,
+                 nesterov=nesterov)
 
 
 def amsgrad(
@@ -180,6 +187,8 @@ def amsgrad(
     eps: jax.typing.ArrayLike = 1e-8,
     eps_root: jax.typing.ArrayLike = 0.0,
     mu_dtype: Any | None = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
 ) -> _base.GradientTransformation:
     r"""AMSGrad: Adam with a non-decreasing second moment (see :func:`scale_by_amsgrad`).
 
@@ -190,6 +199,8 @@ def amsgrad(
         eps: See :func:`scale_by_amsgrad`.
         eps_root: See :func:`scale_by_amsgrad`.
         mu_dtype: See :func:`scale_by_amsgrad`.
+        bias_correction_mu: See :func:`scale_by_amsgrad`.
+        bias_correction_nu: See :func:`scale_by_amsgrad`.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -200,7 +211,8 @@ def amsgrad(
     """
     return _combine.chain(
         _adaptive_adam.scale_by_amsgrad(b1=b1, b2=b2, eps=eps, eps_root=eps_root,
-                                        mu_dtype=mu_dtype),
+                                        mu_dtype=mu_dtype, bias_correction_mu=bias_correction_mu,
+                                        bias_correction_nu=bias_correction_nu),
         _scaling.scale_by_learning_rate(learning_rate),
     )
 
