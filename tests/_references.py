@@ -181,14 +181,23 @@ class Adam(Oracle):
 
 
 class AMSGrad(Adam):
-    """Reddi et al. 2018: the denominator uses the running max of the (debiased) v."""
+    """Reddi et al. 2018: the denominator uses the running max of v.
 
-    def __init__(self, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+    optax (and we) take the max of the *debiased* v and debias m; each
+    correction can be switched off (the paper's Algorithm 2 has neither).
+    """
+
+    def __init__(self, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, bias_correction_mu=True,
+                 bias_correction_nu=True):
         super().__init__(b1, b2, eps, eps_root)
-        self.v_max = None
+        self.v_max, self.debias_m, self.debias_v = None, bias_correction_mu, bias_correction_nu
 
     def update(self, grads, params):
         m_hat, v_hat = self._directions(grads)
+        if not self.debias_m:
+            m_hat = [m.copy() for m in self.m]
+        if not self.debias_v:
+            v_hat = [v.copy() for v in self.v]
         if self.v_max is None:
             self.v_max = [np.zeros_like(v) for v in v_hat]
         self.v_max = [np.maximum(a, b) for a, b in zip(self.v_max, v_hat)]
@@ -337,8 +346,10 @@ def adamw(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, weight_decay=1e-4, mask=
                  LearningRate(lr))
 
 
-def amsgrad(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
-    return Chain(AMSGrad(b1, b2, eps, eps_root), LearningRate(lr))
+def amsgrad(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, bias_correction_mu=True,
+            bias_correction_nu=True):
+    return Chain(AMSGrad(b1, b2, eps, eps_root, bias_correction_mu, bias_correction_nu),
+                 LearningRate(lr))
 
 
 def adamax(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=None, mask=None):

@@ -59,6 +59,22 @@ def _optax_amsgrad_nd():
     return optax.amsgrad(0.02, **ND)
 
 
+def _optax_amsgrad_uncorrected():
+    return optax.amsgrad(0.02, bias_correction_mu=False, bias_correction_nu=False)
+
+
+def _optax_nadam_nd():
+    return optax.nadam(0.02, **ND)
+
+
+def _optax_nadamw():
+    return optax.nadamw(0.02)
+
+
+def _optax_adamaxw():
+    return optax.adamaxw(0.02)
+
+
 def _optax_adamax():
     return optax.adamax(0.02)
 
@@ -104,15 +120,28 @@ PARITY = (
      lambda: R.adamw(_lr_schedule_py, weight_decay=0.1), ADAM),
     ("nadam_default", lambda: jos.nadam(0.02), _optax_nadam,
      lambda: R.adam(0.02, nesterov=True), ADAM),
+    ("nadam_non_default", lambda: jos.nadam(0.02, **ND), _optax_nadam_nd,
+     lambda: R.adam(0.02, nesterov=True, **ND), ADAM),
+    ("nadam_without_nesterov", lambda: jos.nadam(0.02, nesterov=False), _optax_adam,
+     lambda: R.adam(0.02), ADAM),
+    ("nadamw_default", lambda: jos.nadamw(0.02), _optax_nadamw,
+     lambda: R.adamw(0.02, nesterov=True), ADAM),
     ("nadamw_non_default", lambda: jos.nadamw(0.02, weight_decay=0.1, **ND), _optax_nadamw_nd,
      lambda: R.adamw(0.02, weight_decay=0.1, nesterov=True, **ND), ADAM),
     ("amsgrad_default", lambda: jos.amsgrad(0.02), _optax_amsgrad, lambda: R.amsgrad(0.02),
      ADAM),
     ("amsgrad_non_default", lambda: jos.amsgrad(0.02, **ND), _optax_amsgrad_nd,
      lambda: R.amsgrad(0.02, **ND), ADAM),
+    # The paper's AMSGrad (Reddi et al. 2018, Algorithm 2) has no bias correction.
+    ("amsgrad_uncorrected",
+     lambda: jos.amsgrad(0.02, bias_correction_mu=False, bias_correction_nu=False),
+     _optax_amsgrad_uncorrected,
+     lambda: R.amsgrad(0.02, bias_correction_mu=False, bias_correction_nu=False), ADAM),
     ("adamax_default", lambda: jos.adamax(0.02), _optax_adamax, lambda: R.adamax(0.02), ADAM),
     ("adamax_non_default", lambda: jos.adamax(0.02, 0.5, 0.9, 1e-3), _optax_adamax_nd,
      lambda: R.adamax(0.02, 0.5, 0.9, 1e-3), ADAM),
+    ("adamaxw_default", lambda: jos.adamaxw(0.02), _optax_adamaxw,
+     lambda: R.adamax(0.02, weight_decay=1e-4), ADAM),
     ("adamaxw_non_default",
      lambda: jos.adamaxw(0.02, 0.5, 0.9, 1e-3, weight_decay=0.1, mask=_problems.size_mask),
      _optax_adamaxw_nd,
