@@ -1,12 +1,15 @@
 """Tests for jaxopt_scratch/_aliases_basic.py (sgd, rmsprop, adagrad)."""
 
 import chex
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 from absl.testing import parameterized
+from hypothesis import given
 
 import jaxopt_scratch as jos
 
@@ -172,3 +175,21 @@ class SeedReferenceTest(chex.TestCase):
     def test_p8_rmsprop_eps_outside(self):
         traj = _problems.trajectory(jos.rmsprop(0.1, eps_in_sqrt=False), VALLEY, 100)
         _problems.check_against_reference(self, traj, VALLEY, "P8 valley rmsprop", **PLAIN_F32)
+
+
+@jax.jit
+def _first_sgd_steps(g, lr, momentum):
+    plain, heavy = jos.sgd(lr), jos.sgd(lr, momentum=momentum, nesterov=True)
+    p = jnp.zeros_like(g)
+    return plain.update(g, plain.init(p), p)[0], heavy.update(g, heavy.init(p), p)[0]
+
+
+@given(g=hnp.arrays(np.float32, (3,), elements=st.floats(-1e3, 1e3, width=32,
+                                                         allow_subnormal=False)),
+       lr=st.floats(2.0**-12, 1.0, width=32), momentum=st.floats(0.0, 0.75, width=32))
+def test_sgd_moves_against_the_gradient(g, lr, momentum):
+    plain, nesterov = _first_sgd_steps(jnp.asarray(g), jnp.float32(lr), jnp.float32(momentum))
+    for u in (plain, nesterov):
+        assert np.all(np.asarray(u) * g <= 0)  # no coordinate ascends
+    # CPU XLA may flush products below float32's normal range to zero: atol 1e-30.
+    np.testing.assert_allclose(plain, -np.float32(lr) * g, rtol=1e-6, atol=1e-30)

@@ -163,3 +163,16 @@ class CommonTest(chex.TestCase):
     def test_integer_params_raise_type_error(self, name):
         with pytest.raises(TypeError, match=r"leaf \['w'\] has dtype int32.*Cast it first"):
             _tx(name).init({"w": jnp.arange(3), "b": jnp.zeros(1)})
+
+    @parameterized.named_parameters(*CASES)
+    def test_traced_hyperparameters_never_raise(self, name):
+        # eval_shape traces without compiling: every numeric argument is a tracer, even
+        # an out-of-range one (a sweep may pass anything; validation is for concrete values).
+        params = _problems.small_params()
+
+        def step(lr):
+            tx = _tx(name, lr)
+            return tx.update(_problems.nested_grad(params), tx.init(params), params)[0]
+
+        out = jax.eval_shape(step, jnp.float32(-1.0))
+        chex.assert_trees_all_equal_structs(out, params)
