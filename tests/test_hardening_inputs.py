@@ -105,7 +105,8 @@ WRAPPED = {
 
 class IntegerParamsTest(parameterized.TestCase):
 
-    @parameterized.product(name=list(H.ALIASES) + list(WRAPPED), dtype=["int32", "bool"])
+    @parameterized.named_parameters(
+        [(f"{n}_{d}", n, d) for n in list(H.ALIASES) + list(WRAPPED) for d in ("int32", "bool")])
     def test_integer_params_raise_type_error_saying_to_cast(self, name, dtype):
         tx = H.ALIASES[name](0.1) if name in H.ALIASES else WRAPPED[name]()
         params = {"w": jnp.ones(3, jnp.float32), "n": jnp.ones(2, dtype)}

@@ -35,7 +35,7 @@ def _state_float_dtypes(state):
 class DtypeContractTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.product(name=list(H.ALIASES), dtype=DTYPES)
+    @parameterized.named_parameters([(f"{n}_{d}", n, d) for n in H.ALIASES for d in DTYPES])
     def test_updates_keep_the_param_dtype_and_moments_are_at_least_float32(self, name, dtype):
         with jax.enable_x64(dtype == "float64"):
             dt = jnp.dtype(dtype)
@@ -87,7 +87,8 @@ class LowPrecisionTracksFloat32Test(chex.TestCase):
     # Runs are whole jitted scans; the step-by-step Python paths of every dtype are
     # exercised by DtypeContractTest under both chex variants.
 
-    @parameterized.product(name=list(H.ALIASES), dtype=("bfloat16", "float16"))
+    @parameterized.named_parameters(
+        [(f"{n}_{d}", n, d) for n in H.ALIASES for d in ("bfloat16", "float16")])
     def test_low_precision_run_tracks_the_float32_run(self, name, dtype):
         reference = _trajectory(name, "float32")
         low = _trajectory(name, dtype)
