@@ -13,11 +13,10 @@ import os
 import pathlib
 import sys
 
+import nbclient
+import nbformat
 import pytest
-
-nbclient = pytest.importorskip("nbclient")
-nbformat = pytest.importorskip("nbformat")
-kernelspec = pytest.importorskip("ipykernel.kernelspec")
+from ipykernel import kernelspec  # the test extra installs ipykernel and nbclient (via nbmake)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
