@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_aliases_basic.py (sgd, rmsprop, adagrad)."""
+"""Tests for jaxopt_scratch/_aliases_basic.py."""
 
 import chex
 import hypothesis.extra.numpy as hnp

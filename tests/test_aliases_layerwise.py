@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_aliases_layerwise.py (lamb, lars)."""
+"""Tests for jaxopt_scratch/_aliases_layerwise.py."""
 
 import chex
 import jax

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_clipping.py (clip and clip_by_global_norm)."""
+"""Tests for jaxopt_scratch/_clipping.py."""
 
 import chex
 import jax
