@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
@@ -228,19 +227,40 @@ def norm(x: jax.Array, axis: Any = None, keepdims: bool = False) -> jax.Array:
 def global_norm(tree: Any) -> jax.Array:
     r""":math:`\sqrt{\sum_i |x_i|^2}` over every element of every leaf, in at least float32.
 
-    Scaled like :func:`norm` (one power of two for all leaves): the result is
-    finite and accurate whenever the norm itself is representable, even if the
-    squares of the elements are not.
+    Finite and accurate whenever the norm itself is representable, even if the
+    squares of the elements are not. One pass in the common case: the plain
+    sum of squares is used when it is finite and not tiny. Only when it
+    overflowed (or is below :math:`2^{-60}` in float32, where flushed squares
+    could matter) is it redone with every element multiplied by :math:`2^{-64}`
+    (or :math:`2^{64}`), exact powers of two that bring the squares of any
+    finite float32 vector into range; ``lax.cond`` skips that second pass
+    otherwise (under ``vmap`` with a batched condition JAX runs both and selects).
+    A fixed factor, rather than one from the largest element as in :func:`norm`,
+    keeps each leaf's kernel independent of the other leaves: XLA would copy the
+    maximum over all leaves into every leaf's kernel, and compile time would
+    grow with the square of the number of leaves.
     """
     leaves = [x.astype(moment_dtype(x.dtype)) for x in jax.tree.leaves(tree)]
     dt = scalar_dtype(tree)
     if not leaves:
         return jnp.zeros([], dt)
-    max_abs = functools.reduce(
-        jnp.maximum, [jnp.max(jnp.abs(x), initial=0).astype(dt) for x in leaves])
-    scale, inverse = _power_of_two_scale(max_abs)
-    sum_sq = sum(jnp.sum(abs_sq(x * inverse.astype(x.dtype))).astype(dt) for x in leaves)
-    return _scaled_sqrt(scale, sum_sq)
+    plain = sum(jnp.sum(abs_sq(x)).astype(dt) for x in leaves)
+    half = jnp.finfo(dt).maxexp // 2  # 64 for float32, 512 for float64
+    ok = jnp.isfinite(plain) & (plain >= 2.0 ** (4 - half))
+
+    def fast(total):
+        return jnp.sqrt(jnp.where(ok, total, jnp.ones_like(total)))
+
+    def rescaled(total):
+        k = jnp.where(total > 1, -half, half)  # overflowed (or NaN): shrink; else grow
+        one = jnp.ones([], dt)
+        inverse = jnp.ldexp(one, k)
+        sum_sq = sum(jnp.sum(abs_sq(x * inverse.astype(x.dtype))).astype(dt) for x in leaves)
+        return _scaled_sqrt(jnp.ldexp(one, -k), sum_sq)
+
+    if not isinstance(ok, jax.core.Tracer):  # eager: no cond to compile
+        return fast(plain) if bool(ok) else rescaled(plain)
+    return jax.lax.cond(ok, fast, rescaled, plain)
 
 
 def normalize(numerator: Any, second_moment: Any, eps: Any, eps_root: Any = 0.0) -> Any:
