@@ -154,15 +154,15 @@ def optax_nested_reference(key: str, build: Callable[[], Any], steps: int, dtype
 # Tolerances for 50-step parity runs on :func:`nested_params` (values O(1)).
 # optax runs the same float32 formulas in a different operation order; rounding
 # differences (~1e-7 per step) compound over 50 steps to ~1e-6 absolute.
-OPTAX_PLAIN = dict(rtol=1e-5, atol=1e-5)
+OPTAX_PLAIN = {"rtol": 1e-5, "atol": 1e-5}
 # Adam family: optax forms ``1 - b**t`` naively in float32 (and ``1 - b`` in
 # float64), we use one float32 ``b`` with expm1/log1p; that differs by ~2e-5
 # relative per step (REFERENCE.md section 1), < 1e-5 absolute after 50 steps.
 # 1e-4 relative covers coordinates that pass near zero.
-OPTAX_ADAM = dict(rtol=1e-4, atol=2e-5)
+OPTAX_ADAM = {"rtol": 1e-4, "atol": 2e-5}
 # Against the float64 NumPy oracles: float32 rounding only (measured <= 7e-7
 # absolute after 30 steps for every optimizer), with margin.
-ORACLE = dict(rtol=1e-5, atol=5e-6)
+ORACLE = {"rtol": 1e-5, "atol": 5e-6}
 
 
 def check_parity(test: Any, variant: Any, tx: Any, steps: int = 50, optax_key: str | None = None,
@@ -179,7 +179,6 @@ def check_parity(test: Any, variant: Any, tx: Any, steps: int = 50, optax_key: s
     Returns our final params.
     """
     import chex
-
     from _references import run as run_oracle
 
     params = nested_params() if params is None else params
@@ -219,7 +218,7 @@ def assert_vmap_matches_loop(test: Any, make_tx: Callable[..., Any], values: lis
     if not isinstance(values, dict):
         values, build = {"value": values}, (lambda hp: make_tx(hp["value"]))
     else:
-        build = lambda hp: make_tx(**hp)  # noqa: E731
+        build = lambda hp: make_tx(**hp)
     n = len(next(iter(values.values())))
 
     def run(hp):

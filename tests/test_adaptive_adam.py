@@ -17,7 +17,7 @@ import _problems
 import _references as R
 
 LR = 0.02
-ND = dict(b1=0.5, b2=0.9, eps=1e-3, eps_root=1e-4)  # non-default Adam hyperparameters
+ND = {"b1": 0.5, "b2": 0.9, "eps": 1e-3, "eps_root": 1e-4}  # non-default Adam hyperparameters
 ADAM, PLAIN = _problems.OPTAX_ADAM, _problems.OPTAX_PLAIN
 
 
@@ -114,9 +114,9 @@ class ParityTest(chex.TestCase):
         # steps with |step| <= 0.02: 5.0e-3 from the float64 oracle, 1.0e-2 from
         # optax (whose own distance to the oracle is 1.5e-2); tolerances are 2x that.
         _problems.check_parity(self, self.variant, tx, optax_key="adam mu bf16",
-                               optax_build=_optax_adam_bf16, optax_tol=dict(rtol=0, atol=2e-2),
+                               optax_build=_optax_adam_bf16, optax_tol={"rtol": 0, "atol": 2e-2},
                                oracle=R.Chain(R.Adam(), R.Scale(-LR)),
-                               oracle_tol=dict(rtol=0, atol=1e-2))
+                               oracle_tol={"rtol": 0, "atol": 1e-2})
 
 
 class HandComputedTest(chex.TestCase):
@@ -235,16 +235,16 @@ class StateAndDtypeTest(chex.TestCase):
 class ErrorTest(chex.TestCase):
 
     @parameterized.named_parameters(
-        ("adam_b1", jos.scale_by_adam, dict(b1=1.0), "b1"),
-        ("adam_b2", jos.scale_by_adam, dict(b2=-0.1), "b2"),
-        ("adam_eps", jos.scale_by_adam, dict(eps=-1.0), "eps"),
-        ("adam_eps_root", jos.scale_by_adam, dict(eps_root=-1.0), "eps_root"),
-        ("amsgrad_b1", jos.scale_by_amsgrad, dict(b1=float("nan")), "b1"),
-        ("amsgrad_eps_root", jos.scale_by_amsgrad, dict(eps_root=-1.0), "eps_root"),
-        ("adamax_b2", jos.scale_by_adamax, dict(b2=1.0), "b2"),
-        ("adamax_eps", jos.scale_by_adamax, dict(eps=-1.0), "eps"),
-        ("lion_b1", jos.scale_by_lion, dict(b1=1.5), "b1"),
-        ("lion_b2", jos.scale_by_lion, dict(b2=1.0), "b2"),
+        ("adam_b1", jos.scale_by_adam, {"b1": 1.0}, "b1"),
+        ("adam_b2", jos.scale_by_adam, {"b2": -0.1}, "b2"),
+        ("adam_eps", jos.scale_by_adam, {"eps": -1.0}, "eps"),
+        ("adam_eps_root", jos.scale_by_adam, {"eps_root": -1.0}, "eps_root"),
+        ("amsgrad_b1", jos.scale_by_amsgrad, {"b1": float("nan")}, "b1"),
+        ("amsgrad_eps_root", jos.scale_by_amsgrad, {"eps_root": -1.0}, "eps_root"),
+        ("adamax_b2", jos.scale_by_adamax, {"b2": 1.0}, "b2"),
+        ("adamax_eps", jos.scale_by_adamax, {"eps": -1.0}, "eps"),
+        ("lion_b1", jos.scale_by_lion, {"b1": 1.5}, "b1"),
+        ("lion_b2", jos.scale_by_lion, {"b2": 1.0}, "b2"),
     )
     def test_out_of_range_raises_naming_the_argument(self, make, kwargs, name):
         with pytest.raises(ValueError, match=rf"`{name}` must lie in .*got"):
@@ -274,17 +274,17 @@ class VmapTest(chex.TestCase):
 
     @parameterized.named_parameters(
         ("adam", jos.scale_by_adam,
-         dict(b1=[0.0, 0.5, 0.9], b2=[0.9, 0.99, 0.999], eps=[1e-8, 1e-3, 1e-1],
-              eps_root=[0.0, 1e-6, 1e-2])),
+         {"b1": [0.0, 0.5, 0.9], "b2": [0.9, 0.99, 0.999], "eps": [1e-8, 1e-3, 1e-1],
+              "eps_root": [0.0, 1e-6, 1e-2]}),
         ("nadam", lambda **kw: jos.scale_by_adam(nesterov=True, **kw),
-         dict(b1=[0.5, 0.9], b2=[0.9, 0.999])),
+         {"b1": [0.5, 0.9], "b2": [0.9, 0.999]}),
         ("amsgrad", jos.scale_by_amsgrad,
-         dict(b1=[0.0, 0.5, 0.9], b2=[0.9, 0.99, 0.999], eps=[1e-8, 1e-3, 1e-1],
-              eps_root=[0.0, 1e-6, 1e-2])),
-        ("adamax", jos.scale_by_adamax, dict(b1=[0.0, 0.9], b2=[0.5, 0.999], eps=[1e-8, 1e-1])),
+         {"b1": [0.0, 0.5, 0.9], "b2": [0.9, 0.99, 0.999], "eps": [1e-8, 1e-3, 1e-1],
+              "eps_root": [0.0, 1e-6, 1e-2]}),
+        ("adamax", jos.scale_by_adamax, {"b1": [0.0, 0.9], "b2": [0.5, 0.999], "eps": [1e-8, 1e-1]}),
         # With unit steps Lion's signs would not depend on b1, b2 within 4 steps.
         ("lion", lambda **kw: jos.chain(jos.scale_by_lion(**kw), jos.scale(-0.3)),
-         dict(b1=[0.0, 0.9, 0.99], b2=[0.5, 0.9, 0.99])),
+         {"b1": [0.0, 0.9, 0.99], "b2": [0.5, 0.9, 0.99]}),
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)

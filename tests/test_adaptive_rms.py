@@ -14,7 +14,7 @@ import _problems
 import _references as R
 
 LR = 0.02
-NON_DEFAULT = dict(decay=0.8, eps=1e-3, initial_scale=0.3, eps_in_sqrt=False, bias_correction=True)
+NON_DEFAULT = {"decay": 0.8, "eps": 1e-3, "initial_scale": 0.3, "eps_in_sqrt": False, "bias_correction": True}
 
 
 def _with_lr(tx):
@@ -49,8 +49,8 @@ def _optax_stddev_nd():
     return _with_lr(optax.scale_by_stddev(**NON_DEFAULT))
 
 
-_RMS_ORACLE_ND = dict(decay=0.8, eps=1e-3, initial_scale=0.3, eps_in_sqrt=False,
-                      bias_correction=True)
+_RMS_ORACLE_ND = {"decay": 0.8, "eps": 1e-3, "initial_scale": 0.3, "eps_in_sqrt": False,
+                      "bias_correction": True}
 PARITY = (
     ("rss_default", jos.scale_by_rss, _optax_rss, R.AdaGrad),
     ("rss_non_default", lambda: jos.scale_by_rss(0.0, 1e-3), _optax_rss_nd,
@@ -160,14 +160,14 @@ class StateAndDtypeTest(chex.TestCase):
 class ErrorTest(chex.TestCase):
 
     @parameterized.named_parameters(
-        ("rss_initial", jos.scale_by_rss, dict(initial_accumulator_value=-1.0),
+        ("rss_initial", jos.scale_by_rss, {"initial_accumulator_value": -1.0},
          "initial_accumulator_value"),
-        ("rss_eps", jos.scale_by_rss, dict(eps=-1.0), "eps"),
-        ("rms_decay", jos.scale_by_rms, dict(decay=1.0), "decay"),
-        ("rms_eps", jos.scale_by_rms, dict(eps=-1e-8), "eps"),
-        ("rms_initial", jos.scale_by_rms, dict(initial_scale=-1.0), "initial_scale"),
-        ("stddev_decay", jos.scale_by_stddev, dict(decay=-0.1), "decay"),
-        ("stddev_eps", jos.scale_by_stddev, dict(eps=-1.0), "eps"),
+        ("rss_eps", jos.scale_by_rss, {"eps": -1.0}, "eps"),
+        ("rms_decay", jos.scale_by_rms, {"decay": 1.0}, "decay"),
+        ("rms_eps", jos.scale_by_rms, {"eps": -1e-8}, "eps"),
+        ("rms_initial", jos.scale_by_rms, {"initial_scale": -1.0}, "initial_scale"),
+        ("stddev_decay", jos.scale_by_stddev, {"decay": -0.1}, "decay"),
+        ("stddev_eps", jos.scale_by_stddev, {"eps": -1.0}, "eps"),
     )
     def test_out_of_range_raises_naming_the_argument(self, make, kwargs, name):
         with pytest.raises(ValueError, match=rf"`{name}` must lie in"):
@@ -194,14 +194,14 @@ class VmapTest(chex.TestCase):
     """Every numeric hyperparameter batched at once (one compilation per transform)."""
 
     @parameterized.named_parameters(
-        ("rss", jos.scale_by_rss, dict(initial_accumulator_value=[0.0, 0.1, 1.0],
-                                       eps=[1e-7, 1e-3, 1.0])),
+        ("rss", jos.scale_by_rss, {"initial_accumulator_value": [0.0, 0.1, 1.0],
+                                       "eps": [1e-7, 1e-3, 1.0]}),
         ("rms", lambda **kw: jos.scale_by_rms(bias_correction=True, **kw),
-         dict(decay=[0.5, 0.9, 0.99], eps=[1e-8, 1e-3, 1.0], initial_scale=[0.0, 0.5, 2.0])),
+         {"decay": [0.5, 0.9, 0.99], "eps": [1e-8, 1e-3, 1.0], "initial_scale": [0.0, 0.5, 2.0]}),
         ("rms_eps_outside", lambda **kw: jos.scale_by_rms(eps_in_sqrt=False, **kw),
-         dict(decay=[0.5, 0.9], eps=[1e-8, 1.0])),
+         {"decay": [0.5, 0.9], "eps": [1e-8, 1.0]}),
         ("stddev", jos.scale_by_stddev,
-         dict(decay=[0.5, 0.9, 0.99], eps=[1e-8, 1e-3, 1.0], initial_scale=[0.0, 0.5, 2.0])),
+         {"decay": [0.5, 0.9, 0.99], "eps": [1e-8, 1e-3, 1.0], "initial_scale": [0.0, 0.5, 2.0]}),
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)

@@ -14,13 +14,13 @@ import _problems
 import _references as R
 from _problems import BEALE_LIKE, ELLIPSE, LINREG, PARABOLA, VALLEY
 
-ND = dict(b1=0.5, b2=0.9, eps=1e-3, eps_root=1e-4)
+ND = {"b1": 0.5, "b2": 0.9, "eps": 1e-3, "eps_root": 1e-4}
 ADAM, PLAIN = _problems.OPTAX_ADAM, _problems.OPTAX_PLAIN
 # Our float32 Adam against the float64 references of P4-P8: measured <= 3.2e-6
 # relative (positions and losses; P7 lr 0.1 final loss 3.1e-6) where optax is
 # off by up to 9.3e-5, because our bias corrections do not cancel. 1e-5 is 3x
 # the measurement; atol covers the coordinates that are ~0.
-OURS_F32 = dict(rtol=1e-5, atol=1e-8)
+OURS_F32 = {"rtol": 1e-5, "atol": 1e-8}
 
 
 def _mask_leaves():
@@ -162,8 +162,8 @@ class ParityTest(chex.TestCase):
                                optax_build=theirs, optax_tol=optax_tol, oracle=oracle())
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(("eps_inside", dict(eps=0.0, eps_root=1e-8), 0.70710678),
-                                    ("eps_outside", dict(), 0.99990001))
+    @parameterized.named_parameters(("eps_inside", {"eps": 0.0, "eps_root": 1e-8}, 0.70710678),
+                                    ("eps_outside", {}, 0.99990001))
     def test_tiny_gradient_shows_where_eps_sits(self, kwargs, fraction):
         # REFERENCE.md P8: with g = 1e-4 the first step is lr * g / sqrt(g^2 + 1e-8) with
         # eps inside the root (seed 004) and lr * g / (|g| + 1e-8) with eps outside.
@@ -202,17 +202,17 @@ class VmapTest(chex.TestCase):
 
     @parameterized.named_parameters(
         ("adamw", lambda **kw: jos.adamw(nesterov=True, **kw),
-         dict(learning_rate=[0.01, 0.05, 0.1], b1=[0.0, 0.5, 0.9], b2=[0.9, 0.99, 0.999],
-              eps=[1e-8, 1e-3, 1e-1], eps_root=[0.0, 1e-6, 1e-2], weight_decay=[0.0, 0.1, 1.0])),
+         {"learning_rate": [0.01, 0.05, 0.1], "b1": [0.0, 0.5, 0.9], "b2": [0.9, 0.99, 0.999],
+              "eps": [1e-8, 1e-3, 1e-1], "eps_root": [0.0, 1e-6, 1e-2], "weight_decay": [0.0, 0.1, 1.0]}),
         ("amsgrad", jos.amsgrad,
-         dict(learning_rate=[0.01, 0.1], b1=[0.5, 0.9], b2=[0.9, 0.999], eps=[1e-8, 1e-1],
-              eps_root=[0.0, 1e-2])),
+         {"learning_rate": [0.01, 0.1], "b1": [0.5, 0.9], "b2": [0.9, 0.999], "eps": [1e-8, 1e-1],
+              "eps_root": [0.0, 1e-2]}),
         ("adamaxw", jos.adamaxw,
-         dict(learning_rate=[0.01, 0.1], b1=[0.5, 0.9], b2=[0.9, 0.999], eps=[1e-8, 1e-1],
-              weight_decay=[0.0, 1.0])),
+         {"learning_rate": [0.01, 0.1], "b1": [0.5, 0.9], "b2": [0.9, 0.999], "eps": [1e-8, 1e-1],
+              "weight_decay": [0.0, 1.0]}),
         ("lion", jos.lion,
-         dict(learning_rate=[0.01, 0.1], b1=[0.5, 0.9], b2=[0.9, 0.99],
-              weight_decay=[0.0, 1.0])),
+         {"learning_rate": [0.01, 0.1], "b1": [0.5, 0.9], "b2": [0.9, 0.99],
+              "weight_decay": [0.0, 1.0]}),
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)
@@ -260,8 +260,8 @@ class SeedReferenceTest(chex.TestCase):
         for name, lib in (("ours", jos), ("optax", optax)):
             errs = []
             for make, problem, steps, key in (
-                    (lambda: lib.adam(0.1), ELLIPSE, 100, "P7 ellipse adam lr0.1"),
-                    (lambda: lib.adam(0.2, eps=0.0, eps_root=1e-8), VALLEY, 100,
+                    (lambda lib=lib: lib.adam(0.1), ELLIPSE, 100, "P7 ellipse adam lr0.1"),
+                    (lambda lib=lib: lib.adam(0.2, eps=0.0, eps_root=1e-8), VALLEY, 100,
                      "P8 valley adam eps inside")):
                 with jax.numpy_dtype_promotion("standard"):
                     traj = _problems.trajectory(make(), problem, steps)

@@ -17,9 +17,9 @@ import _problems
 import _references as R
 from _problems import BEALE_LIKE, BOWL, ELLIPSE, RAVINE, VALLEY
 
-RMS_ND = dict(decay=0.8, eps=1e-3, initial_scale=0.5, eps_in_sqrt=False, centered=True,
-              momentum=0.5, nesterov=True, bias_correction=True)
-PLAIN_F32 = dict(rtol=_problems.F32_RTOL_PLAIN, atol=_problems.F32_ATOL_PLAIN)
+RMS_ND = {"decay": 0.8, "eps": 1e-3, "initial_scale": 0.5, "eps_in_sqrt": False, "centered": True,
+              "momentum": 0.5, "nesterov": True, "bias_correction": True}
+PLAIN_F32 = {"rtol": _problems.F32_RTOL_PLAIN, "atol": _problems.F32_ATOL_PLAIN}
 
 
 def _optax_sgd():
@@ -114,13 +114,13 @@ class VmapTest(chex.TestCase):
 
     @parameterized.named_parameters(
         ("sgd", lambda **kw: jos.sgd(nesterov=True, **kw),
-         dict(learning_rate=[0.01, 0.05, 0.1], momentum=[0.0, 0.5, 0.9])),
+         {"learning_rate": [0.01, 0.05, 0.1], "momentum": [0.0, 0.5, 0.9]}),
         ("rmsprop", lambda **kw: jos.rmsprop(centered=True, bias_correction=True, **kw),
-         dict(learning_rate=[0.01, 0.05, 0.1], decay=[0.5, 0.9, 0.99], eps=[1e-8, 1e-3, 1.0],
-              initial_scale=[0.0, 0.5, 2.0], momentum=[0.0, 0.5, 0.9])),
+         {"learning_rate": [0.01, 0.05, 0.1], "decay": [0.5, 0.9, 0.99], "eps": [1e-8, 1e-3, 1.0],
+              "initial_scale": [0.0, 0.5, 2.0], "momentum": [0.0, 0.5, 0.9]}),
         ("adagrad", jos.adagrad,
-         dict(learning_rate=[0.01, 0.05, 0.1], initial_accumulator_value=[0.0, 0.1, 1.0],
-              eps=[1e-7, 1e-3, 1.0])),
+         {"learning_rate": [0.01, 0.05, 0.1], "initial_accumulator_value": [0.0, 0.1, 1.0],
+              "eps": [1e-7, 1e-3, 1.0]}),
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)

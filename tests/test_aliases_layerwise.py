@@ -13,8 +13,8 @@ import jaxopt_scratch as jos
 import _problems
 import _references as R
 
-LAMB_ND = dict(b1=0.5, b2=0.9, eps=1e-3, eps_root=1e-5, weight_decay=0.1)
-LARS_ND = dict(weight_decay=0.1, trust_coefficient=0.01, eps=1e-3, momentum=0.5, nesterov=True)
+LAMB_ND = {"b1": 0.5, "b2": 0.9, "eps": 1e-3, "eps_root": 1e-5, "weight_decay": 0.1}
+LARS_ND = {"weight_decay": 0.1, "trust_coefficient": 0.01, "eps": 1e-3, "momentum": 0.5, "nesterov": True}
 
 
 def _mask_leaves():
@@ -105,12 +105,12 @@ class VmapTest(chex.TestCase):
 
     @parameterized.named_parameters(
         ("lamb", jos.lamb,
-         dict(learning_rate=[0.01, 0.05, 0.1], b1=[0.0, 0.5, 0.9], b2=[0.9, 0.99, 0.999],
-              eps=[1e-6, 1e-3, 1e-1], eps_root=[0.0, 1e-6, 1e-2], weight_decay=[0.0, 0.1, 1.0])),
+         {"learning_rate": [0.01, 0.05, 0.1], "b1": [0.0, 0.5, 0.9], "b2": [0.9, 0.99, 0.999],
+              "eps": [1e-6, 1e-3, 1e-1], "eps_root": [0.0, 1e-6, 1e-2], "weight_decay": [0.0, 0.1, 1.0]}),
         ("lars", lambda **kw: jos.lars(nesterov=True, **kw),
-         dict(learning_rate=[0.1, 0.5, 1.0], weight_decay=[0.0, 0.1, 1.0],
-              trust_coefficient=[0.001, 0.01, 0.1], eps=[0.0, 1e-3, 1.0],
-              momentum=[0.0, 0.5, 0.9])),
+         {"learning_rate": [0.1, 0.5, 1.0], "weight_decay": [0.0, 0.1, 1.0],
+              "trust_coefficient": [0.001, 0.01, 0.1], "eps": [0.0, 1e-3, 1.0],
+              "momentum": [0.0, 0.5, 0.9]}),
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)

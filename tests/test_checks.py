@@ -13,11 +13,11 @@ from jaxopt_scratch import _checks
 class CheckIntervalTest(chex.TestCase):
 
     @parameterized.named_parameters(
-        ("below_closed", -0.1, dict(low=0.0), r"\[0, inf\)"),
-        ("at_open_low", 0.0, dict(low=0.0, low_open=True), r"\(0, inf\)"),
-        ("at_open_high", 1.0, dict(low=0.0, high=1.0, high_open=True), r"\[0, 1\)"),
-        ("above_closed", 2.0, dict(high=1.0), r"\(-inf, 1\]"),
-        ("nan", float("nan"), dict(low=0.0), r"\[0, inf\)"),
+        ("below_closed", -0.1, {"low": 0.0}, r"\[0, inf\)"),
+        ("at_open_low", 0.0, {"low": 0.0, "low_open": True}, r"\(0, inf\)"),
+        ("at_open_high", 1.0, {"low": 0.0, "high": 1.0, "high_open": True}, r"\[0, 1\)"),
+        ("above_closed", 2.0, {"high": 1.0}, r"\(-inf, 1\]"),
+        ("nan", float("nan"), {"low": 0.0}, r"\[0, inf\)"),
     )
     def test_out_of_range_raises_naming_the_argument_and_value(self, value, bounds, interval):
         with pytest.raises(ValueError, match=rf"`my_arg` must lie in {interval}, got {value!r}"):

@@ -88,7 +88,7 @@ class CommonTest(chex.TestCase):
     @parameterized.named_parameters(*CASES)
     def test_accepts_a_schedule_as_learning_rate(self, name):
         lr = ALIASES[name][1]
-        halving = lambda count: lr * 0.5 ** count.astype(jnp.float32)  # noqa: E731
+        halving = lambda count: lr * 0.5 ** count.astype(jnp.float32)
         traj = _problems.trajectory(_tx(name, halving), BOWL, 3)
         constant = _bowl_f32(name)
         # The schedule sees count 0 first: the first step is the constant-lr step...

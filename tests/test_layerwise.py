@@ -30,8 +30,8 @@ class TrustRatioTest(chex.TestCase):
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(
         ("default", {}, _optax_trust, {}),
-        ("non_default", dict(min_norm=0.5, trust_coefficient=0.1, eps=1e-3), _optax_trust_nd,
-         dict(min_norm=0.5, trust_coefficient=0.1, eps=1e-3)))
+        ("non_default", {"min_norm": 0.5, "trust_coefficient": 0.1, "eps": 1e-3}, _optax_trust_nd,
+         {"min_norm": 0.5, "trust_coefficient": 0.1, "eps": 1e-3}))
     def test_matches_optax_and_oracle_over_50_steps(self, kwargs, theirs, oracle_kwargs):
         tx = jos.chain(jos.scale_by_trust_ratio(**kwargs), jos.scale(-LR))
         _problems.check_parity(self, self.variant, tx, optax_key=f"trust {theirs.__name__}",
@@ -79,9 +79,9 @@ class TrustRatioTest(chex.TestCase):
             tx.update((jnp.ones(2),), tx.init([jnp.ones(2)]), [jnp.ones(2)])
 
     @parameterized.named_parameters(
-        ("min_norm", dict(min_norm=-1.0), r"`min_norm` must lie in \[0, inf\)"),
-        ("trust_coefficient", dict(trust_coefficient=0.0), r"`trust_coefficient` must lie in \(0"),
-        ("eps", dict(eps=-1e-3), r"`eps` must lie in \[0, inf\)"))
+        ("min_norm", {"min_norm": -1.0}, r"`min_norm` must lie in \[0, inf\)"),
+        ("trust_coefficient", {"trust_coefficient": 0.0}, r"`trust_coefficient` must lie in \(0"),
+        ("eps", {"eps": -1e-3}, r"`eps` must lie in \[0, inf\)"))
     def test_out_of_range_raises_naming_the_argument(self, kwargs, match):
         with pytest.raises(ValueError, match=match):
             jos.scale_by_trust_ratio(**kwargs)
@@ -96,5 +96,5 @@ class TrustRatioTest(chex.TestCase):
     def test_vmap_over_every_hyperparameter(self):
         _problems.assert_vmap_matches_loop(
             self, lambda **kw: jos.chain(jos.scale_by_trust_ratio(**kw), jos.scale(-LR)),
-            dict(min_norm=[0.0, 0.5, 2.0], trust_coefficient=[1.0, 0.1, 2.0],
-                 eps=[0.0, 1e-3, 1.0]))
+            {"min_norm": [0.0, 0.5, 2.0], "trust_coefficient": [1.0, 0.1, 2.0],
+                 "eps": [0.0, 1e-3, 1.0]})

@@ -129,7 +129,7 @@ class AddDecayedWeightsTest(chex.TestCase):
 @jax.jit
 def _decay_only(p, wd, lr):
     tx = jos.chain(jos.add_decayed_weights(wd), jos.scale_by_learning_rate(lr))
-    zero_grad = lambda q: jax.tree.map(jnp.zeros_like, q)  # noqa: E731
+    zero_grad = lambda q: jax.tree.map(jnp.zeros_like, q)
     traj = []
     state = tx.init(p)
     for _ in range(5):
