@@ -100,6 +100,10 @@ from jaxopt_scratch._loop import run as run
 from jaxopt_scratch._sweep import SweepResult as SweepResult
 from jaxopt_scratch._sweep import sweep as sweep
 
+# --- performance (issue 6) ---
+from jaxopt_scratch._flatten import FlattenState as FlattenState
+from jaxopt_scratch._flatten import flatten as flatten
+
 try:
     __version__ = version("jaxopt_scratch")
 except PackageNotFoundError:  # running from a source tree that is not installed
