@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -65,21 +66,32 @@ def check_same_structure(updates: Any, reference: Any, who: str, what: str = "st
             )
 
 
+@functools.lru_cache(maxsize=None)
 def promote_types(a: Any, b: Any) -> jnp.dtype:
     """JAX's standard promotion of two dtypes, also under ``jax_numpy_dtype_promotion="strict"``.
 
     Strict mode forbids *implicit* promotion (``bfloat16 + float32``); choosing a
     wider dtype on purpose, as every caller here does, must still work there.
+    Cached: it runs for every leaf while tracing.
     """
     with jax.numpy_dtype_promotion("standard"):
         return jnp.promote_types(a, b)
+
+
+def cast(x: jax.Array, dtype: Any) -> jax.Array:
+    """``x.astype(dtype)``, skipped when ``x`` already has that dtype (saves tracing time)."""
+    return x if x.dtype == dtype else x.astype(dtype)
 
 
 def moment_dtype(dtype: Any, requested: Any = None) -> jnp.dtype:
     """The dtype for an accumulator: ``requested`` if given, else at least float32."""
     if requested is not None:
         return jnp.dtype(requested)
-    dtype = jnp.dtype(dtype)
+    return _at_least_single(jnp.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=None)
+def _at_least_single(dtype: jnp.dtype) -> jnp.dtype:
     if jnp.issubdtype(dtype, jnp.complexfloating):
         return promote_types(dtype, jnp.complex64)
     # bfloat16(0.999) == 1.0: a low-precision average would freeze.
@@ -124,17 +136,21 @@ def update_moment(updates: Any, moments: Any, decay: Any, order: int = 1) -> Any
     the average is formed in at least float32 and stored in the moment's dtype.
     """
 
+    coefficients = {}  # wide dtype -> (d, 1 - d): scalars formed once per step, not per leaf
+
     def leaf(g, m):
         # Average in at least float32 even when ``m`` is stored in less (mu_dtype=bfloat16):
         # bfloat16(0.9) is 0.8984, while the bias correction uses the float32 decay.
         wide = moment_dtype(m.dtype)
-        d = jnp.asarray(decay, jnp.finfo(wide).dtype)  # real, even for a complex moment
-        g = g.astype(promote_types(g.dtype, wide))
+        if wide not in coefficients:
+            d = jnp.asarray(decay, jnp.finfo(wide).dtype)  # real, even for a complex moment
+            # Explicit casts: strict promotion rejects float32 * complex64.
+            coefficients[wide] = (cast(d, wide), cast(1 - d, wide))
+        d, one_minus_d = coefficients[wide]
+        g = cast(g, promote_types(g.dtype, wide))
         if order == 2:
             g = abs_sq(g)
-        # Explicit casts: strict promotion rejects float32 * complex64.
-        new = d.astype(wide) * m.astype(wide) + (1 - d).astype(wide) * g.astype(wide)
-        return new.astype(m.dtype)
+        return cast(d * cast(m, wide) + one_minus_d * cast(g, wide), m.dtype)
 
     return jax.tree.map(leaf, updates, moments)
 
@@ -165,18 +181,25 @@ def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
 
 
 def scale_tree(tree: Any, scalar: Any) -> Any:
-    """Multiplies every leaf by ``scalar``, cast to the leaf's dtype."""
-    return jax.tree.map(lambda x: x * jnp.asarray(scalar, x.dtype), tree)
+    """Multiplies every leaf by ``scalar``, cast to the leaf's dtype (once per dtype)."""
+    by_dtype = {}
+
+    def leaf(x):
+        if x.dtype not in by_dtype:
+            by_dtype[x.dtype] = jnp.asarray(scalar, x.dtype)
+        return x * by_dtype[x.dtype]
+
+    return jax.tree.map(leaf, tree)
 
 
 def upcast(tree: Any) -> Any:
     """Casts each leaf to at least float32 (complex leaves to at least complex64)."""
-    return jax.tree.map(lambda x: x.astype(moment_dtype(x.dtype)), tree)
+    return jax.tree.map(lambda x: cast(x, moment_dtype(x.dtype)), tree)
 
 
 def cast_like(tree: Any, like: Any) -> Any:
     """Casts each leaf of ``tree`` to the dtype of the matching leaf of ``like``."""
-    return jax.tree.map(lambda x, y: x.astype(jnp.result_type(y)), tree, like)
+    return jax.tree.map(lambda x, y: cast(x, jnp.result_type(y)), tree, like)
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
@@ -271,9 +294,13 @@ def normalize(numerator: Any, second_moment: Any, eps: Any, eps_root: Any = 0.0)
     root and ``eps_root`` inside it.
     """
 
+    constants = {}  # real dtype -> (eps_root, eps), cast once per step, not per leaf
+
     def leaf(n, v):
         rdt = jnp.finfo(v.dtype).dtype
-        denom = jnp.sqrt(v + jnp.asarray(eps_root, rdt)) + jnp.asarray(eps, rdt)
-        return n / denom.astype(n.dtype)
+        if rdt not in constants:
+            constants[rdt] = (jnp.asarray(eps_root, rdt), jnp.asarray(eps, rdt))
+        inside, outside = constants[rdt]
+        return n / cast(jnp.sqrt(v + inside) + outside, n.dtype)
 
     return jax.tree.map(leaf, numerator, second_moment)

@@ -52,7 +52,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
                 f"updates computed from gradients of these same params."
             )
         dt = _tree.promote_types(p.dtype, u.dtype)
-        return (p.astype(dt) + u.astype(dt)).astype(p.dtype)
+        return _tree.cast(_tree.cast(p, dt) + _tree.cast(u, dt), p.dtype)
 
     try:
         return jax.tree_util.tree_map_with_path(leaf, params, updates, is_leaf=lambda x: x is None)

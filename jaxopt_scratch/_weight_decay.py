@@ -68,8 +68,8 @@ def add_decayed_weights(
             state = AddDecayedWeightsState(count=_tree.safe_increment(state.count))
         else:
             decay = weight_decay
-        out = jax.tree.map(lambda g, p: g + _tree.scale_tree(p, decay).astype(g.dtype),
-                           updates, params)
+        decayed = _tree.scale_tree(params, decay)  # the decay cast once per dtype, not per leaf
+        out = jax.tree.map(lambda g, d: g + _tree.cast(d, g.dtype), updates, decayed)
         return out, state
 
     tx = _base.GradientTransformation(init_fn, update_fn)
