@@ -275,11 +275,10 @@ def global_norm(tree: Any) -> jax.Array:
         return jnp.sqrt(jnp.where(ok, total, jnp.ones_like(total)))
 
     def rescaled(total):
-        k = jnp.where(total > 1, -half, half)  # overflowed (or NaN): shrink; else grow
-        one = jnp.ones([], dt)
-        inverse = jnp.ldexp(one, k)
-        sum_sq = sum(jnp.sum(abs_sq(x * inverse.astype(x.dtype))).astype(dt) for x in leaves)
-        return _scaled_sqrt(jnp.ldexp(one, -k), sum_sq)
+        # Overflowed (or NaN): shrink; else grow. Powers of two, so 1 / factor is exact.
+        factor = jnp.where(total > 1, 2.0**-half, 2.0**half).astype(dt)
+        sum_sq = sum(jnp.sum(abs_sq(x * factor.astype(x.dtype))).astype(dt) for x in leaves)
+        return _scaled_sqrt(1 / factor, sum_sq)
 
     if not isinstance(ok, jax.core.Tracer):  # eager: no cond to compile
         return fast(plain) if bool(ok) else rescaled(plain)
