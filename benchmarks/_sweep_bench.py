@@ -76,9 +76,9 @@ def _contenders(prob, params, steps, data_key, lrs):
 
     import jaxopt_scratch as jos
 
-    def sweep():
+    def sweep(chunk_steps=None):
         res = jos.sweep(jos.adam, {"learning_rate": lrs}, prob.loss_fn, params, steps,
-                        sample_fn=prob.sample_fn, progress=False)
+                        sample_fn=prob.sample_fn, progress=False, chunk_steps=chunk_steps)
         return np.asarray(res.final_losses)
 
     by_hand = {}
@@ -92,7 +92,9 @@ def _contenders(prob, params, steps, data_key, lrs):
         outs = [one(lr, params) for lr in lrs]  # dispatched asynchronously, run one by one
         return np.asarray([float(o[1]) for o in jax.block_until_ready(outs)])
 
-    out = {"jos.sweep": sweep, "jos vmapped by hand": by_hand["jos"],
+    out = {"jos.sweep": sweep,
+           "jos.sweep, one chunk": lambda: sweep(chunk_steps=steps),
+           "jos vmapped by hand": by_hand["jos"],
            "optax vmapped by hand": by_hand["optax"], "Python loop of 64 jitted runs": loop}
     try:
         cost = one.lower(lrs[0], params).compile().cost_analysis()
@@ -111,8 +113,10 @@ def bench_sweeps(quick, reps=None):
     for name in ("XOR", "MLP"):
         prob, params, steps, data_key = _problem(name, quick)
         contenders, flops = _contenders(prob, params, steps, data_key, lrs)
-        if name == "MLP" and not quick:  # ~40 s per call here: keep the run under 15 minutes
-            del contenders["jos vmapped by hand"]
+        if name == "MLP":  # ~40 s per call here: keep the run under 15 minutes
+            del contenders["jos.sweep, one chunk"]
+            if not quick:
+                del contenders["jos vmapped by hand"]
         log(f"[sweep] {name}: {NUM_LRS} learning rates x {steps} steps, {len(contenders)} ways")
         cold, finals = {}, {}
         for cname, fn in contenders.items():
@@ -170,7 +174,9 @@ run (a `lax.scan` over the steps, the rate an argument, so it compiles once) 64 
 record every step's loss and the final loss; the MLP runs see `jos.run`'s minibatches. `warm`
 is a second call of the compiled programs, `cold` the first (tracing and compiling included).
 GFLOP/s counts XLA's `cost_analysis()` flops of the loop's run, times 64 (the same work for all).
-In the full run the MLP leaves out `jos vmapped by hand` (about 40 s a call)."""
+`jos.sweep, one chunk` passes `chunk_steps=num_steps` (one compiled call instead of the
+default twenty chunks that let a progress bar move). In the full run the MLP leaves out
+`jos vmapped by hand` and the one-chunk sweep (about 40 s a call each)."""
 
 
 def summary(records):

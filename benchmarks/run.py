@@ -27,6 +27,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from _common import loadavg, log, machine, md_table, versions  # also puts the repo on sys.path
 
 PARTS = ("step", "compile", "sweep", "memory")
+ALGS = "adam,adamw,adamw+clip+sched"
 
 
 def parse_args(argv=None):
@@ -35,7 +36,8 @@ def parse_args(argv=None):
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {PARTS}")
     ap.add_argument("--trees", default=None,
                     help="step part: comma list of tree shapes (default: all in a full run)")
-    ap.add_argument("--algs", default="adam,adamw", help="step part: adam and/or adamw")
+    ap.add_argument("--algs", default=None,
+                    help=f"step part: comma list from {ALGS} (default all; adam with --quick)")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per comparison")
     ap.add_argument("--no-torch", action="store_true", help="leave torch.optim out")
     ap.add_argument("--optax-flatten", action="store_true",
@@ -66,6 +68,7 @@ def main(argv=None) -> int:
     vers = versions()
     sections = []
     summary_rows = []
+    step_records = compile_records = sweep_records = None
 
     if "step" in parts:
         import _step
@@ -73,37 +76,43 @@ def main(argv=None) -> int:
         if args.trees:
             trees = [t.strip() for t in args.trees.split(",")]
         else:
-            trees = ["1 x 16M", "3000 x 100"] if args.quick else list(_step.TREES)
-        algs = [a.strip() for a in args.algs.split(",")]
+            trees = ["1 x 16M", "1000 x 100"] if args.quick else list(_step.TREES)
+        algs = [a.strip() for a in (args.algs or ("adam" if args.quick else ALGS)).split(",")]
         reps = args.reps or (5 if args.quick else 15)
-        records = _step.bench_steps(trees, algs, reps, args.quick,
-                                    optax_flatten=args.optax_flatten, budget_s=8 if args.quick else 40)
+        step_records = _step.bench_steps(trees, algs, reps, args.quick,
+                                         optax_flatten=args.optax_flatten,
+                                         budget_s=8 if args.quick else 40)
         sections.append(("(a) One step: update + apply_updates, jit, donated buffers",
-                         _step.STEP_NOTES + "\n\n" + _step.step_markdown(records)))
-        summary_rows += _step.summary(records)
+                         _step.STEP_NOTES + "\n\n" + _step.step_markdown(step_records)))
+        summary_rows += _step.summary(step_records)
 
     if "compile" in parts:
         import _compile
 
         reps = args.reps or (1 if args.quick else 2)
         trees = ["200 mixed"] if args.quick else ["200 mixed", "1000 x 16k"]
-        records = _compile.bench_compile(trees, reps)
+        compile_records = _compile.bench_compile(trees, reps)
         sections.append(("(b) Compile time: adamw + clip_by_global_norm + warmup-cosine",
-                         _compile.compile_markdown(records)))
-        summary_rows += _compile.summary(records)
+                         _compile.compile_markdown(compile_records)))
+        summary_rows += _compile.summary(compile_records)
 
     if "sweep" in parts:
         import _sweep_bench
 
-        records = _sweep_bench.bench_sweeps(args.quick, args.reps)
-        sections.append(("(c) A 64-learning-rate sweep", _sweep_bench.sweep_markdown(records)))
-        summary_rows += _sweep_bench.summary(records)
+        sweep_records = _sweep_bench.bench_sweeps(args.quick, args.reps)
+        sections.append(("(c) A 64-learning-rate sweep",
+                         _sweep_bench.sweep_markdown(sweep_records)))
+        summary_rows += _sweep_bench.summary(sweep_records)
 
     if "memory" in parts:
         import _memory
 
         sections.append(("(d) Optimizer-state memory", _memory.memory_markdown(args.quick)))
 
+    import _notes
+
+    sections.append(("Notes: what limits each target",
+                     _notes.notes(step_records, compile_records, sweep_records)))
     elapsed = time.perf_counter() - started
     load_end = loadavg()
     command = "python3 benchmarks/run.py" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
