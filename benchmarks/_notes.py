@@ -49,7 +49,9 @@ def notes(step, compile_records, sweep) -> str:
             f"same kernels (count them with `jax.jit(step).lower(...).compile().as_text()`: 3 "
             f"fusions per leaf for both), so their ratio is 1 within the noise of this shared "
             f"machine; an identical second optax program measured {_x(aa)} against the first "
-            f"(the `optax (A/A copy)` rows).")
+            f"(the `optax (A/A copy)` rows). From one process to the next, the same kernels on a "
+            f"64 MB leaf move by up to ~10% with where their buffers land, which is why the "
+            f"verdict also looks at the best times.")
 
     floor = _find(step, tree="3000 x 100", alg="adam", impl="floor: p + g")
     flat = _find(step, tree="3000 x 100", alg="adam", impl="jos.flatten")
