@@ -42,37 +42,74 @@ exclude_patterns = ["_build"]
 html_theme = "alabaster"
 
 
+_LAYERS = (  # (private subpackage, heading), from the ground floor up; CONTRIBUTING.md has the map
+    ("_core", "The contract and tree maths"),
+    ("_schedules", "Schedules"),
+    ("_transforms", "Primitives"),
+    ("_wrappers", "Wrappers"),
+    ("_optimizers", "Optimizers"),
+    ("_contrib", "Contributed optimizers"),
+    ("_engine", "Experiments: run and sweep"),
+)
+
+
 def _section_title(module_name: str) -> str:
     """The first line of a module's docstring, e.g. "Adam-family optimizer aliases"."""
     doc = inspect.getdoc(importlib.import_module(module_name)) or module_name
     return doc.splitlines()[0].split(". ")[0].rstrip(".")
 
 
+def _entry(name: str) -> list[str]:
+    obj = getattr(jos, name)
+    directive = "autoclass" if inspect.isclass(obj) else "autofunction"
+    return [f".. {directive}:: {name}", ""]
+
+
 def api_rst() -> str:
-    """reStructuredText for every public name, grouped by the private module defining it.
+    """reStructuredText for every public name, grouped by layer, then by the module defining it.
 
     Built from ``jos.__all__`` at build time, so a newly exported name appears
-    without editing the docs.
+    without editing the docs. The public submodules (``jos.transforms``, ...) hold
+    the same objects as the top level, so their section lists names and links
+    instead of documenting each object twice.
     """
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, dict[str, list[str]]] = {}
+    submodules = []
     for name in jos.__all__:
         obj = getattr(jos, name)
-        module = obj.__name__ if inspect.ismodule(obj) else obj.__module__
-        groups.setdefault(module, []).append(name)
+        if inspect.ismodule(obj):
+            submodules.append(name)
+            continue
+        layer = obj.__module__.split(".")[1]
+        groups.setdefault(layer, {}).setdefault(obj.__module__, []).append(name)
     lines = ["API reference", "=============", "", ".. currentmodule:: jaxopt_scratch", "",
              "Every public name is ``jaxopt_scratch.<name>`` (``import jaxopt_scratch as jos``).",
-             ""]
-    for module in sorted(groups):
-        title = _section_title(module)
-        lines += [title, "-" * len(title), ""]
-        for name in groups[module]:
-            obj = getattr(jos, name)
-            if inspect.ismodule(obj):
-                lines += [f".. automodule:: jaxopt_scratch.{name}", "   :members:", ""]
-            elif inspect.isclass(obj):
-                lines += [f".. autoclass:: {name}", ""]
-            else:
-                lines += [f".. autofunction:: {name}", ""]
+             "The sections follow the package's layers, from the ground floor up.", ""]
+    known = {layer for layer, _ in _LAYERS}
+    unknown = sorted(set(groups) - known)
+    if unknown:
+        raise RuntimeError(f"docs/conf.py: add the layer(s) {unknown} to _LAYERS.")
+    for layer, heading in _LAYERS:
+        if layer not in groups:
+            continue
+        lines += [heading, "-" * len(heading), ""]
+        for module in sorted(groups[layer]):
+            title = _section_title(module)
+            lines += [title, "~" * len(title), ""]
+            for name in groups[layer][module]:
+                lines += _entry(name)
+    heading = "Public submodules"
+    lines += [heading, "-" * len(heading), ""]
+    for name in submodules:
+        module = getattr(jos, name)
+        lines += [f"``jos.{name}``", "~" * (len(name) + 8), ""]
+        if name == "problems":  # its own objects, documented only here
+            lines += [f".. automodule:: jaxopt_scratch.{name}", "   :members:", ""]
+            continue
+        lines += [f".. automodule:: jaxopt_scratch.{name}", ""]
+        names = ", ".join(f":obj:`~jaxopt_scratch.{n}`" if hasattr(jos, n) else f"``{n}``"
+                          for n in module.__all__)
+        lines += [f"Holds: {names}." if names else "Holds no names yet.", ""]
     return "\n".join(lines)
 
 

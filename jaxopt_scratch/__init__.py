@@ -1,112 +1,210 @@
 """jaxopt_scratch: functional, composable, sweepable optimizer transforms for JAX.
 
-Every public name lives here: ``import jaxopt_scratch as jos``.
+Every public name lives here: ``import jaxopt_scratch as jos``. The names are listed by the
+layer that defines them, from the ground floor up (``CONTRIBUTING.md`` has the map); the
+public submodules ``jos.transforms``, ``jos.schedules``, ``jos.tree``, ``jos.contrib`` and
+``jos.problems`` hold the same objects where optax users look for them.
 """
 
+# ruff: noqa: I001  (the names are grouped by layer, ground floor first, not alphabetically)
 from importlib.metadata import PackageNotFoundError, version
 
-# --- core (_base, _combine, _update) ---
-from jaxopt_scratch._base import EmptyState as EmptyState
-from jaxopt_scratch._base import GradientTransformation as GradientTransformation
-from jaxopt_scratch._base import identity as identity
-from jaxopt_scratch._base import set_to_zero as set_to_zero
-from jaxopt_scratch._base import stateless as stateless
-from jaxopt_scratch._combine import MaskedNode as MaskedNode
-from jaxopt_scratch._combine import MaskedState as MaskedState
-from jaxopt_scratch._combine import chain as chain
-from jaxopt_scratch._combine import masked as masked
-from jaxopt_scratch._combine import named_chain as named_chain
-from jaxopt_scratch._update import apply_updates as apply_updates
+# --- Layer 0, the contract (_core) ---
+from jaxopt_scratch._core.base import EmptyState as EmptyState
+from jaxopt_scratch._core.base import GradientTransformation as GradientTransformation
+from jaxopt_scratch._core.base import identity as identity
+from jaxopt_scratch._core.base import set_to_zero as set_to_zero
+from jaxopt_scratch._core.base import stateless as stateless
+from jaxopt_scratch._core.combine import MaskedNode as MaskedNode
+from jaxopt_scratch._core.combine import MaskedState as MaskedState
+from jaxopt_scratch._core.combine import chain as chain
+from jaxopt_scratch._core.combine import masked as masked
+from jaxopt_scratch._core.combine import named_chain as named_chain
+from jaxopt_scratch._core.update import apply_updates as apply_updates
 
-# --- primitives ---
-from jaxopt_scratch._adaptive_adam import ScaleByAdamState as ScaleByAdamState
-from jaxopt_scratch._adaptive_adam import ScaleByAmsgradState as ScaleByAmsgradState
-from jaxopt_scratch._adaptive_adam import ScaleByLionState as ScaleByLionState
-from jaxopt_scratch._adaptive_adam import scale_by_adam as scale_by_adam
-from jaxopt_scratch._adaptive_adam import scale_by_adamax as scale_by_adamax
-from jaxopt_scratch._adaptive_adam import scale_by_amsgrad as scale_by_amsgrad
-from jaxopt_scratch._adaptive_adam import scale_by_lion as scale_by_lion
-from jaxopt_scratch._adaptive_rms import ScaleByRmsState as ScaleByRmsState
-from jaxopt_scratch._adaptive_rms import ScaleByRssState as ScaleByRssState
-from jaxopt_scratch._adaptive_rms import ScaleByStddevState as ScaleByStddevState
-from jaxopt_scratch._adaptive_rms import scale_by_rms as scale_by_rms
-from jaxopt_scratch._adaptive_rms import scale_by_rss as scale_by_rss
-from jaxopt_scratch._adaptive_rms import scale_by_stddev as scale_by_stddev
-from jaxopt_scratch._clipping import clip as clip
-from jaxopt_scratch._clipping import clip_by_global_norm as clip_by_global_norm
-from jaxopt_scratch._layerwise import scale_by_trust_ratio as scale_by_trust_ratio
-from jaxopt_scratch._momentum import EmaState as EmaState
-from jaxopt_scratch._momentum import TraceState as TraceState
-from jaxopt_scratch._momentum import ema as ema
-from jaxopt_scratch._momentum import trace as trace
-from jaxopt_scratch._scaling import ScaleByScheduleState as ScaleByScheduleState
-from jaxopt_scratch._scaling import scale as scale
-from jaxopt_scratch._scaling import scale_by_learning_rate as scale_by_learning_rate
-from jaxopt_scratch._scaling import scale_by_schedule as scale_by_schedule
-from jaxopt_scratch._weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
-from jaxopt_scratch._weight_decay import add_decayed_weights as add_decayed_weights
+# --- Layer 1, schedules (_schedules) ---
+from jaxopt_scratch._schedules.decays import constant_schedule as constant_schedule
+from jaxopt_scratch._schedules.decays import cosine_decay_schedule as cosine_decay_schedule
+from jaxopt_scratch._schedules.decays import exponential_decay as exponential_decay
+from jaxopt_scratch._schedules.decays import join_schedules as join_schedules
+from jaxopt_scratch._schedules.decays import linear_schedule as linear_schedule
+from jaxopt_scratch._schedules.decays import piecewise_constant_schedule as piecewise_constant_schedule
+from jaxopt_scratch._schedules.decays import polynomial_schedule as polynomial_schedule
+from jaxopt_scratch._schedules.warmup import cosine_onecycle_schedule as cosine_onecycle_schedule
+from jaxopt_scratch._schedules.warmup import cyclic_schedule as cyclic_schedule
+from jaxopt_scratch._schedules.warmup import linear_onecycle_schedule as linear_onecycle_schedule
+from jaxopt_scratch._schedules.warmup import sgdr_schedule as sgdr_schedule
+from jaxopt_scratch._schedules.warmup import warmup_constant_schedule as warmup_constant_schedule
+from jaxopt_scratch._schedules.warmup import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
+from jaxopt_scratch._schedules.warmup import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 
-# --- aliases ---
-from jaxopt_scratch._aliases_adam import adam as adam
-from jaxopt_scratch._aliases_adam import adamax as adamax
-from jaxopt_scratch._aliases_adam import adamaxw as adamaxw
-from jaxopt_scratch._aliases_adam import adamw as adamw
-from jaxopt_scratch._aliases_adam import amsgrad as amsgrad
-from jaxopt_scratch._aliases_adam import lion as lion
-from jaxopt_scratch._aliases_adam import nadam as nadam
-from jaxopt_scratch._aliases_adam import nadamw as nadamw
-from jaxopt_scratch._aliases_basic import adagrad as adagrad
-from jaxopt_scratch._aliases_basic import rmsprop as rmsprop
-from jaxopt_scratch._aliases_basic import sgd as sgd
-from jaxopt_scratch._aliases_layerwise import lamb as lamb
-from jaxopt_scratch._aliases_layerwise import lars as lars
+# --- Layer 2, primitives (_transforms) ---
+from jaxopt_scratch._transforms.accumulation import EmaState as EmaState
+from jaxopt_scratch._transforms.accumulation import TraceState as TraceState
+from jaxopt_scratch._transforms.accumulation import ema as ema
+from jaxopt_scratch._transforms.accumulation import trace as trace
+from jaxopt_scratch._transforms.adaptive_adam import ScaleByAdamState as ScaleByAdamState
+from jaxopt_scratch._transforms.adaptive_adam import ScaleByAmsgradState as ScaleByAmsgradState
+from jaxopt_scratch._transforms.adaptive_adam import ScaleByLionState as ScaleByLionState
+from jaxopt_scratch._transforms.adaptive_adam import scale_by_adam as scale_by_adam
+from jaxopt_scratch._transforms.adaptive_adam import scale_by_adamax as scale_by_adamax
+from jaxopt_scratch._transforms.adaptive_adam import scale_by_amsgrad as scale_by_amsgrad
+from jaxopt_scratch._transforms.adaptive_adam import scale_by_lion as scale_by_lion
+from jaxopt_scratch._transforms.adaptive_rms import ScaleByRmsState as ScaleByRmsState
+from jaxopt_scratch._transforms.adaptive_rms import ScaleByRssState as ScaleByRssState
+from jaxopt_scratch._transforms.adaptive_rms import ScaleByStddevState as ScaleByStddevState
+from jaxopt_scratch._transforms.adaptive_rms import scale_by_rms as scale_by_rms
+from jaxopt_scratch._transforms.adaptive_rms import scale_by_rss as scale_by_rss
+from jaxopt_scratch._transforms.adaptive_rms import scale_by_stddev as scale_by_stddev
+from jaxopt_scratch._transforms.clipping import clip as clip
+from jaxopt_scratch._transforms.clipping import clip_by_global_norm as clip_by_global_norm
+from jaxopt_scratch._transforms.clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
+from jaxopt_scratch._transforms.clipping_adaptive import clip_by_block_rms as clip_by_block_rms
+from jaxopt_scratch._transforms.layerwise import scale_by_trust_ratio as scale_by_trust_ratio
+from jaxopt_scratch._transforms.scaling import ScaleByScheduleState as ScaleByScheduleState
+from jaxopt_scratch._transforms.scaling import scale as scale
+from jaxopt_scratch._transforms.scaling import scale_by_learning_rate as scale_by_learning_rate
+from jaxopt_scratch._transforms.scaling import scale_by_schedule as scale_by_schedule
+from jaxopt_scratch._transforms.weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
+from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
 
-# --- schedules (issue 3) ---
-from jaxopt_scratch._schedules import constant_schedule as constant_schedule
-from jaxopt_scratch._schedules import cosine_decay_schedule as cosine_decay_schedule
-from jaxopt_scratch._schedules import exponential_decay as exponential_decay
-from jaxopt_scratch._schedules import join_schedules as join_schedules
-from jaxopt_scratch._schedules import linear_schedule as linear_schedule
-from jaxopt_scratch._schedules import piecewise_constant_schedule as piecewise_constant_schedule
-from jaxopt_scratch._schedules import polynomial_schedule as polynomial_schedule
-from jaxopt_scratch._schedules_warmup import cosine_onecycle_schedule as cosine_onecycle_schedule
-from jaxopt_scratch._schedules_warmup import cyclic_schedule as cyclic_schedule
-from jaxopt_scratch._schedules_warmup import linear_onecycle_schedule as linear_onecycle_schedule
-from jaxopt_scratch._schedules_warmup import sgdr_schedule as sgdr_schedule
-from jaxopt_scratch._schedules_warmup import warmup_constant_schedule as warmup_constant_schedule
-from jaxopt_scratch._schedules_warmup import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
-from jaxopt_scratch._schedules_warmup import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+# --- Layer 3, wrappers (_wrappers) ---
+from jaxopt_scratch._wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
+from jaxopt_scratch._wrappers.conditional import apply_if_finite as apply_if_finite
+from jaxopt_scratch._wrappers.flatten import FlattenState as FlattenState
+from jaxopt_scratch._wrappers.flatten import flatten as flatten
+from jaxopt_scratch._wrappers.inject import InjectHyperparamsState as InjectHyperparamsState
+from jaxopt_scratch._wrappers.inject import inject_hyperparams as inject_hyperparams
+from jaxopt_scratch._wrappers.join import JoinTransformsState as JoinTransformsState
+from jaxopt_scratch._wrappers.join import join_transforms as join_transforms
+from jaxopt_scratch._wrappers.multistep import MultiSteps as MultiSteps
+from jaxopt_scratch._wrappers.multistep import MultiStepsState as MultiStepsState
+from jaxopt_scratch._wrappers.partition import MultiTransformState as MultiTransformState
+from jaxopt_scratch._wrappers.partition import freeze as freeze
+from jaxopt_scratch._wrappers.partition import multi_transform as multi_transform
+from jaxopt_scratch._wrappers.partition import partition as partition
 
-# --- wrappers and clipping family (issue 3) ---
-from jaxopt_scratch._clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
-from jaxopt_scratch._clipping_adaptive import clip_by_block_rms as clip_by_block_rms
-from jaxopt_scratch._wrappers import ApplyIfFiniteState as ApplyIfFiniteState
-from jaxopt_scratch._wrappers import JoinTransformsState as JoinTransformsState
-from jaxopt_scratch._wrappers import MultiTransformState as MultiTransformState
-from jaxopt_scratch._wrappers import apply_if_finite as apply_if_finite
-from jaxopt_scratch._wrappers import freeze as freeze
-from jaxopt_scratch._wrappers import join_transforms as join_transforms
-from jaxopt_scratch._wrappers import multi_transform as multi_transform
-from jaxopt_scratch._wrappers import partition as partition
-from jaxopt_scratch._wrappers_hyper import InjectHyperparamsState as InjectHyperparamsState
-from jaxopt_scratch._wrappers_hyper import inject_hyperparams as inject_hyperparams
-from jaxopt_scratch._wrappers_multistep import MultiSteps as MultiSteps
-from jaxopt_scratch._wrappers_multistep import MultiStepsState as MultiStepsState
+# --- Layer 4, optimizers (_optimizers) ---
+from jaxopt_scratch._optimizers.adam import adam as adam
+from jaxopt_scratch._optimizers.adam import adamax as adamax
+from jaxopt_scratch._optimizers.adam import adamaxw as adamaxw
+from jaxopt_scratch._optimizers.adam import adamw as adamw
+from jaxopt_scratch._optimizers.adam import amsgrad as amsgrad
+from jaxopt_scratch._optimizers.adam import lion as lion
+from jaxopt_scratch._optimizers.adam import nadam as nadam
+from jaxopt_scratch._optimizers.adam import nadamw as nadamw
+from jaxopt_scratch._optimizers.basic import adagrad as adagrad
+from jaxopt_scratch._optimizers.basic import rmsprop as rmsprop
+from jaxopt_scratch._optimizers.basic import sgd as sgd
+from jaxopt_scratch._optimizers.layerwise import lamb as lamb
+from jaxopt_scratch._optimizers.layerwise import lars as lars
 
-# --- problems, run, sweep (issue 4) ---
+# --- Layer 6, the experiment engine (_engine) ---
+from jaxopt_scratch._engine.loop import RunResult as RunResult
+from jaxopt_scratch._engine.loop import run as run
+from jaxopt_scratch._engine.sweep import SweepResult as SweepResult
+from jaxopt_scratch._engine.sweep import sweep as sweep
+
+# --- public submodules, where optax users look (optax.transforms, .schedules, .tree, .contrib) ---
+from jaxopt_scratch import contrib as contrib
 from jaxopt_scratch import problems as problems
-from jaxopt_scratch._loop import RunResult as RunResult
-from jaxopt_scratch._loop import run as run
-from jaxopt_scratch._sweep import SweepResult as SweepResult
-from jaxopt_scratch._sweep import sweep as sweep
-
-# --- performance (issue 6) ---
-from jaxopt_scratch._flatten import FlattenState as FlattenState
-from jaxopt_scratch._flatten import flatten as flatten
+from jaxopt_scratch import schedules as schedules
+from jaxopt_scratch import transforms as transforms
+from jaxopt_scratch import tree as tree
 
 try:
     __version__ = version("jaxopt_scratch")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+local"
 
-__all__ = sorted(n for n in dir() if not n.startswith("_") and n not in {"version", "PackageNotFoundError"})
+__all__ = [
+    "AddDecayedWeightsState",
+    "ApplyIfFiniteState",
+    "EmaState",
+    "EmptyState",
+    "FlattenState",
+    "GradientTransformation",
+    "InjectHyperparamsState",
+    "JoinTransformsState",
+    "MaskedNode",
+    "MaskedState",
+    "MultiSteps",
+    "MultiStepsState",
+    "MultiTransformState",
+    "RunResult",
+    "ScaleByAdamState",
+    "ScaleByAmsgradState",
+    "ScaleByLionState",
+    "ScaleByRmsState",
+    "ScaleByRssState",
+    "ScaleByScheduleState",
+    "ScaleByStddevState",
+    "SweepResult",
+    "TraceState",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamaxw",
+    "adamw",
+    "adaptive_grad_clip",
+    "add_decayed_weights",
+    "amsgrad",
+    "apply_if_finite",
+    "apply_updates",
+    "chain",
+    "clip",
+    "clip_by_block_rms",
+    "clip_by_global_norm",
+    "constant_schedule",
+    "contrib",
+    "cosine_decay_schedule",
+    "cosine_onecycle_schedule",
+    "cyclic_schedule",
+    "ema",
+    "exponential_decay",
+    "flatten",
+    "freeze",
+    "identity",
+    "inject_hyperparams",
+    "join_schedules",
+    "join_transforms",
+    "lamb",
+    "lars",
+    "linear_onecycle_schedule",
+    "linear_schedule",
+    "lion",
+    "masked",
+    "multi_transform",
+    "nadam",
+    "nadamw",
+    "named_chain",
+    "partition",
+    "piecewise_constant_schedule",
+    "polynomial_schedule",
+    "problems",
+    "rmsprop",
+    "run",
+    "scale",
+    "scale_by_adam",
+    "scale_by_adamax",
+    "scale_by_amsgrad",
+    "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_schedule",
+    "scale_by_stddev",
+    "scale_by_trust_ratio",
+    "schedules",
+    "set_to_zero",
+    "sgd",
+    "sgdr_schedule",
+    "stateless",
+    "sweep",
+    "trace",
+    "transforms",
+    "tree",
+    "warmup_constant_schedule",
+    "warmup_cosine_decay_schedule",
+    "warmup_exponential_decay_schedule",
+]

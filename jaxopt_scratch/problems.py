@@ -4,7 +4,7 @@ A public submodule rather than more names in the flat ``jos`` namespace: the
 problems are a catalogue (14 entries and growing) that users browse by name,
 and ``jaxopt_scratch.problems`` is an ordinary module, so ``help()``,
 ``from jaxopt_scratch.problems import get`` and doctests work as for any module.
-The code lives in the private ``_problems.py`` and ``_problems_nets.py``.
+The code lives in the private package ``_engine/problems/``.
 
 Examples:
     >>> import jaxopt_scratch as jos
@@ -13,8 +13,8 @@ Examples:
     x^2 + y^2 from (4, 3): seed 003's bowl (P1)
 """
 
-from jaxopt_scratch._problems import Problem as Problem
-from jaxopt_scratch._problems import get as get
-from jaxopt_scratch._problems import names as names
+from jaxopt_scratch._engine.problems.registry import Problem as Problem
+from jaxopt_scratch._engine.problems.registry import get as get
+from jaxopt_scratch._engine.problems.registry import names as names
 
 __all__ = ["Problem", "get", "names"]

@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_adaptive_adam.py."""
+"""Tests for jaxopt_scratch/_transforms/adaptive_adam.py."""
 
+import _problems
+import _references as R
 import chex
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -12,9 +14,6 @@ from absl.testing import parameterized
 from hypothesis import given
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
 
 LR = 0.02
 ND = {"b1": 0.5, "b2": 0.9, "eps": 1e-3, "eps_root": 1e-4}  # non-default Adam hyperparameters

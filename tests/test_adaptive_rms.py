@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_adaptive_rms.py."""
+"""Tests for jaxopt_scratch/_transforms/adaptive_rms.py."""
 
+import _problems
+import _references as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -9,9 +11,6 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
 
 LR = 0.02
 NON_DEFAULT = {"decay": 0.8, "eps": 1e-3, "initial_scale": 0.3, "eps_in_sqrt": False, "bias_correction": True}

@@ -1,18 +1,17 @@
-"""Tests for jaxopt_scratch/_aliases_adam.py."""
+"""Tests for jaxopt_scratch/_optimizers/adam.py."""
 
+import _problems
+import _references as R
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _problems import BEALE_LIKE, ELLIPSE, LINREG, PARABOLA, VALLEY
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
-from _problems import BEALE_LIKE, ELLIPSE, LINREG, PARABOLA, VALLEY
 
 ND = {"b1": 0.5, "b2": 0.9, "eps": 1e-3, "eps_root": 1e-4}
 ADAM, PLAIN = _problems.OPTAX_ADAM, _problems.OPTAX_PLAIN

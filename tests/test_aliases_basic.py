@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_aliases_basic.py."""
+"""Tests for jaxopt_scratch/_optimizers/basic.py."""
 
+import _problems
+import _references as R
 import chex
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -8,14 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _problems import BEALE_LIKE, BOWL, ELLIPSE, RAVINE, VALLEY
 from absl.testing import parameterized
 from hypothesis import given
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
-from _problems import BEALE_LIKE, BOWL, ELLIPSE, RAVINE, VALLEY
 
 RMS_ND = {"decay": 0.8, "eps": 1e-3, "initial_scale": 0.5, "eps_in_sqrt": False, "centered": True,
               "momentum": 0.5, "nesterov": True, "bias_correction": True}

@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_aliases_layerwise.py."""
+"""Tests for jaxopt_scratch/_optimizers/layerwise.py."""
 
+import _problems
+import _references as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -9,9 +11,6 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
 
 LAMB_ND = {"b1": 0.5, "b2": 0.9, "eps": 1e-3, "eps_root": 1e-5, "weight_decay": 0.1}
 LARS_ND = {"weight_decay": 0.1, "trust_coefficient": 0.01, "eps": 1e-3, "momentum": 0.5, "nesterov": True}

@@ -1,5 +1,6 @@
-"""Tests for jaxopt_scratch/_base.py."""
+"""Tests for jaxopt_scratch/_core/base.py."""
 
+import _problems
 import chex
 import jax
 import jax.numpy as jnp
@@ -9,9 +10,7 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-from jaxopt_scratch import _base
-
-import _problems
+from jaxopt_scratch._core import base as _base
 
 # Every primitive, built with defaults (or the minimum required argument).
 PRIMITIVES = {

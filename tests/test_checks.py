@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_checks.py."""
+"""Tests for jaxopt_scratch/_core/checks.py."""
 
 import chex
 import jax
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from absl.testing import parameterized
 
-from jaxopt_scratch import _checks
+from jaxopt_scratch._core import checks as _checks
 
 
 class CheckIntervalTest(chex.TestCase):

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_cli.py (with _cli_seeds.py, _plotting.py), by subprocess."""
+"""Tests for jaxopt_scratch/_cli/ (main.py, seeds.py, plotting.py), by subprocess."""
 
 import importlib
 import os
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import jaxopt_scratch as jos
-from jaxopt_scratch import _cli
+from jaxopt_scratch._cli import main as _main
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -166,7 +166,7 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
 
 def test_missing_matplotlib_still_prints_the_table(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None\n"
-            "from jaxopt_scratch._cli import main\n"
+            "from jaxopt_scratch._cli.main import main\n"
             "raise SystemExit(main(['race', '--problem', 'bowl', '--steps', '3', "
             "'--no-progress']))")
     proc = _run_cli(cwd=tmp_path, code=code)
@@ -179,4 +179,4 @@ def test_missing_matplotlib_still_prints_the_table(tmp_path):
 def test_console_script_entry_point_resolves():
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     module, func = scripts["jaxopt-scratch"].split(":")
-    assert getattr(importlib.import_module(module), func) is _cli.main
+    assert getattr(importlib.import_module(module), func) is _main.main

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_clipping_adaptive.py."""
+"""Tests for jaxopt_scratch/_transforms/clipping_adaptive.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-from jaxopt_scratch import _clipping_adaptive
+from jaxopt_scratch._transforms import clipping_adaptive as _clipping_adaptive
 
 _KEYS = jax.random.split(jax.random.key(0), 10)
 # One leaf of every rank the unit-wise norm knows: scalar, bias, dense, multi-head, conv, conv3d.

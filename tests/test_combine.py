@@ -1,5 +1,6 @@
-"""Tests for jaxopt_scratch/_combine.py."""
+"""Tests for jaxopt_scratch/_core/combine.py."""
 
+import _problems
 import chex
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -11,8 +12,6 @@ import pytest
 from hypothesis import given
 
 import jaxopt_scratch as jos
-
-import _problems
 
 STEPS = 50
 # Adam-family runs against optax differ by ~2e-5 relative per step: optax forms

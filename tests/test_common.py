@@ -7,17 +7,16 @@ the nested pytree of ``_problems``.
 
 import functools
 
+import _problems
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _problems import BOWL
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _problems
-from _problems import BOWL
 
 # name -> (factory of the learning rate, a learning rate that converges on the bowl).
 ALIASES = {

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_flatten.py."""
+"""Tests for jaxopt_scratch/_wrappers/flatten.py."""
 
 from unittest import mock
 
@@ -12,7 +12,7 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-from jaxopt_scratch import _flatten
+from jaxopt_scratch._wrappers import flatten as _flatten
 
 STEPS = 5
 # The flat path does the same elementwise float32 arithmetic as the per-leaf
@@ -91,7 +91,7 @@ class FlattenTest(chex.TestCase):
         mu = state.inner_state.mu
         self.assertEqual([(x.shape, x.dtype) for x in mu],
                          [((4,), jnp.dtype(jnp.float32)), ((9,), jnp.dtype(jnp.float32))])
-        # bfloat16 params get a float32 moment, as in the per-leaf path (_tree.moment_dtype).
+        # bfloat16 params get a float32 moment, as in the per-leaf path (_tree_math.moment_dtype).
 
     @chex.variants(with_jit=True, without_jit=True)
     def test_blocks_of_same_shaped_leaves(self):

@@ -13,6 +13,7 @@ import inspect
 import math
 import pathlib
 
+import _hardening as H
 import chex
 import jax
 import jax.numpy as jnp
@@ -21,8 +22,6 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _hardening as H
 
 _PACKAGE = pathlib.Path(jos.__file__).parent
 
@@ -161,7 +160,6 @@ class ComplexParamsTest(chex.TestCase):
     def test_complex64_matches_optax(self, name):
         # optax supports complex params in every one of these aliases (|g|^2 as
         # g * conj(g), sign(z) = z/|z| for Lion); so do we, with the same numbers.
-        import optax
 
         tx = H.ALIASES[name](0.1)
         update = self.variant(tx.update)

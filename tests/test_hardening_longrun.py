@@ -6,6 +6,7 @@ Each 100k-step run is one jitted ``lax.scan`` over two floats (one compile per
 alias); performance itself is measured in benchmarks/, not here.
 """
 
+import _hardening as H
 import chex
 import jax
 import jax.numpy as jnp
@@ -13,8 +14,6 @@ import numpy as np
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _hardening as H
 
 CURVATURE = (1.0, 0.01)  # condition number 100: plain SGD is still converging at 100k steps
 CHUNKS, CHUNK = 10, 10_000  # 100k steps, with the loss recorded every 10k

@@ -6,17 +6,15 @@ module. The behaviour each test pins is the one the README's "Guarantees"
 section documents.
 """
 
+import _hardening as H
+import _problems
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _hardening as H
-import _problems
 
 INT32_MAX = np.iinfo(np.int32).max
 
@@ -140,7 +138,6 @@ class ExtremeGradientTest(chex.TestCase):
         # Documented limit: g^2 above the float32 maximum (|g| > ~1.8e19) makes the
         # second moment inf, and the step g / sqrt(inf) is 0 from then on for that
         # coordinate. optax 0.2.8 computes the same zeros; clip first (next test).
-        import optax
 
         tx = H.ALIASES[name](0.1)
         g = jnp.asarray([1e30, -1e30], jnp.float32)

@@ -8,15 +8,13 @@ float16 run tracks the float32 run. Complex64 params are covered in
 test_hardening_inputs.py (compared with optax).
 """
 
+import _hardening as H
 import chex
 import jax
 import jax.numpy as jnp
-import numpy as np
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _hardening as H
 
 DTYPES = ("float32", "bfloat16", "float16", "float64")
 

@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_layerwise.py."""
+"""Tests for jaxopt_scratch/_transforms/layerwise.py."""
 
+import _problems
+import _references as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -9,9 +11,6 @@ import pytest
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
 
 LR = 0.02
 

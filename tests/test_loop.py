@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_loop.py.
+"""Tests for jaxopt_scratch/_engine/loop.py.
 
 REFERENCE.md P1-P9 are reproduced through ``jos.run`` on ``jos.problems``, at the
 reference's float32 tolerances (``_problems.F32_*``): the loop's bookkeeping

@@ -1,18 +1,17 @@
-"""Tests for jaxopt_scratch/_momentum.py."""
+"""Tests for jaxopt_scratch/_transforms/accumulation.py."""
 
+import _problems
+import _references as R
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _problems import ELLIPSE, VALLEY
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
-from _problems import ELLIPSE, VALLEY
 
 LR = 0.05
 

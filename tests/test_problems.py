@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_problems.py (and the data problems of _problems_nets.py)."""
+"""Tests for jaxopt_scratch/_engine/problems/ (surfaces.py, networks.py)."""
 
 import inspect
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import jaxopt_scratch as jos
-from jaxopt_scratch import _problems_nets, problems
+from jaxopt_scratch import problems
+from jaxopt_scratch._engine.problems import networks as _networks
 
 # Every problem the issue asks for, in the registry's (teaching) order.
 EXPECTED_NAMES = (
@@ -223,7 +224,7 @@ def test_mlp_data_params_batches_and_options():
 def test_mlp_default_size():
     # The issue's "big enough that CPU work matters": 20k samples, two hidden layers of 256.
     # Read from the signature: building the default data set costs seconds.
-    defaults = {k: p.default for k, p in inspect.signature(_problems_nets.mlp).parameters.items()}
+    defaults = {k: p.default for k, p in inspect.signature(_networks.mlp).parameters.items()}
     assert defaults["num_samples"] == 20_000 and defaults["hidden"] == (256, 256)
 
 

@@ -9,6 +9,7 @@ profile from tests/conftest.py sets the number of examples).
 
 import functools
 
+import _hardening as H
 import chex
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -18,8 +19,6 @@ import numpy as np
 from hypothesis import given
 
 import jaxopt_scratch as jos
-
-import _hardening as H
 
 STEPS = 3
 # A few aliases, one per kind of state (momentum, centered RMS, Adam, sign, trust ratio),

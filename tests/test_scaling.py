@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_scaling.py."""
+"""Tests for jaxopt_scratch/_transforms/scaling.py."""
 
+import _problems
+import _references as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -8,9 +10,6 @@ import optax
 import pytest
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
 
 
 def _decaying(count):

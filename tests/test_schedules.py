@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_schedules.py."""
+"""Tests for jaxopt_scratch/_schedules/decays.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_schedules_warmup.py."""
+"""Tests for jaxopt_scratch/_schedules/warmup.py."""
 
 from __future__ import annotations
 

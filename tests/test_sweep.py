@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_sweep.py."""
+"""Tests for jaxopt_scratch/_engine/sweep.py."""
 
 import os
 import subprocess
@@ -225,7 +225,7 @@ SHARDED_SCRIPT = textwrap.dedent("""
     import jax  # only now: the flag must be set before jax starts
     import numpy as np
     import jaxopt_scratch as jos
-    from jaxopt_scratch import _sweep
+    from jaxopt_scratch._engine import sweep as _sweep
 
     assert jax.device_count() == 8, jax.devices()
     seen = []

@@ -1,5 +1,6 @@
-"""Tests for jaxopt_scratch/_update.py."""
+"""Tests for jaxopt_scratch/_core/update.py."""
 
+import _problems
 import chex
 import jax
 import jax.numpy as jnp
@@ -7,8 +8,6 @@ import numpy as np
 import optax
 
 import jaxopt_scratch as jos
-
-import _problems
 
 
 class ApplyUpdatesTest(chex.TestCase):

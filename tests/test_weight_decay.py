@@ -1,5 +1,7 @@
-"""Tests for jaxopt_scratch/_weight_decay.py."""
+"""Tests for jaxopt_scratch/_transforms/weight_decay.py."""
 
+import _problems
+import _references as R
 import chex
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -11,9 +13,6 @@ import pytest
 from hypothesis import given
 
 import jaxopt_scratch as jos
-
-import _problems
-import _references as R
 
 LR = 0.05
 

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_wrappers.py."""
+"""Tests for jaxopt_scratch/_wrappers/partition.py."""
 
 from __future__ import annotations
 

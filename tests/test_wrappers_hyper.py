@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_wrappers_hyper.py."""
+"""Tests for jaxopt_scratch/_wrappers/inject.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_wrappers_multistep.py."""
+"""Tests for jaxopt_scratch/_wrappers/multistep.py."""
 
 from __future__ import annotations
 

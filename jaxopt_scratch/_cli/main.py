@@ -1,0 +1,361 @@
+"""The ``jaxopt-scratch`` command: ``race``, ``sweep`` and ``seeds`` (``python -m jaxopt_scratch``).
+
+User errors (unknown problem or optimizer, bad range, bad flag) print ONE line
+``jaxopt-scratch: error: ...`` on stderr and exit with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxopt_scratch._core import combine as _combine
+from jaxopt_scratch._engine import loop as _loop
+from jaxopt_scratch._engine import sweep as _sweep
+from jaxopt_scratch._engine.problems import registry as _registry
+from jaxopt_scratch._optimizers import adam as _adam
+from jaxopt_scratch._optimizers import basic as _basic
+from jaxopt_scratch._transforms import clipping as _clipping
+
+PROG = "jaxopt-scratch"
+
+
+class UsageError(Exception):
+    """A bad command line; reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print the usage too
+        raise UsageError(message)
+
+
+def _momentum(learning_rate):
+    return _basic.sgd(learning_rate, momentum=0.9)
+
+
+def _nesterov(learning_rate):
+    return _basic.sgd(learning_rate, momentum=0.9, nesterov=True)
+
+
+def _rmsprop(learning_rate):
+    # The seeds' RMSProp (003, 004): decay 0.9, eps 1e-8 outside the square root.
+    return _basic.rmsprop(learning_rate, eps_in_sqrt=False)
+
+
+# Module-level factories, so that repeated sweeps reuse the compiled programs.
+OPTIMIZERS: dict[str, Callable[..., Any]] = {
+    "sgd": _basic.sgd,
+    "momentum": _momentum,
+    "nesterov": _nesterov,
+    "rmsprop": _rmsprop,
+    "adagrad": _basic.adagrad,
+    "adam": _adam.adam,
+    "adamw": _adam.adamw,
+    "nadam": _adam.nadam,
+    "amsgrad": _adam.amsgrad,
+    "adamax": _adam.adamax,
+    "lion": _adam.lion,
+}
+OPTIMIZER_HELP = ("momentum = sgd with heavy-ball 0.9; nesterov = its Nesterov form; "
+                  "rmsprop = decay 0.9, eps outside the sqrt (the seeds' form)")
+# Seed 003's showdown (REFERENCE.md P4); other optimizers default to 0.01.
+RACE_LRS = {"sgd": 5e-4, "momentum": 5e-4, "rmsprop": 5e-3, "adam": 1e-2}
+FOUR = "sgd,momentum,rmsprop,adam"
+
+
+def _problem(name: str) -> _registry.Problem:
+    key = name.strip().lower().replace("-", "_")
+    known = _registry.names()
+    if key not in known:
+        raise UsageError(f"unknown problem {name!r}; known problems: {', '.join(known)}")
+    return _registry.get(key)
+
+
+def _optimizer_names(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown or not names:
+        raise UsageError(f"unknown optimizer {', '.join(map(repr, unknown)) or repr(text)}; "
+                         f"known optimizers: {', '.join(OPTIMIZERS)}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"optimizer listed twice in {text!r}")
+    return names
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{what} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{what} must be finite, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _with_clip(tx: Any, clip: float) -> Any:
+    return _combine.chain(_clipping.clip(clip), tx) if clip > 0 else tx
+
+
+def _fmt_position(params: Any) -> str:
+    leaves = jax.tree.leaves(params)
+    if len(leaves) == 1 and np.size(leaves[0]) <= 2:
+        values = np.ravel(np.asarray(leaves[0]))
+        return "(" + ", ".join(f"{v:.4f}" for v in values) + ")"
+    return "-"
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _save(plot: Callable[[], None], out: str) -> int:
+    from jaxopt_scratch._cli import plotting as _plotting
+
+    try:
+        plot()
+    except _plotting.PlottingUnavailable as err:
+        print(f"{PROG}: not writing {out}: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"{PROG}: error: cannot write {out}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"\nwrote {out}")
+    return 0
+
+
+def _race_lrs(specs: Sequence[str], names: Sequence[str]) -> dict[str, float]:
+    lrs = {n: RACE_LRS.get(n, 1e-2) for n in names}
+    for spec in specs:
+        name, sep, value = spec.rpartition("=")
+        if not sep:
+            lrs = {n: _number(value, "--lr") for n in names}
+            continue
+        if name.strip().lower() not in lrs:
+            raise UsageError(f"--lr {spec!r} names {name!r}, which is not racing; "
+                             f"racing: {', '.join(names)}")
+        lrs[name.strip().lower()] = _number(value, f"--lr {name}")
+    bad = {n: v for n, v in lrs.items() if v <= 0}
+    if bad:
+        raise UsageError(f"learning rates must be > 0, got {bad}")
+    return lrs
+
+
+def race(args: argparse.Namespace) -> int:
+    """Races optimizers on one problem: a table and a contour + loss-curve PNG."""
+    problem = _problem(args.problem)
+    names = _optimizer_names(args.optimizers)
+    lrs = _race_lrs(args.lr, names)
+    steps = args.steps if args.steps is not None else problem.num_steps
+    tol = args.tol if args.tol is not None else problem.target_loss
+    if args.clip < 0:
+        raise UsageError(f"--clip must be >= 0 (0 turns clipping off), got {args.clip}")
+    params = problem.init_params()
+    record = 1 if problem.is_2d else None
+    bar = _sweep._Progress(len(names) * steps, "race", not args.no_progress)
+    curves, rows = {}, []
+    try:
+        for name in names:
+            tx = _with_clip(OPTIMIZERS[name](lrs[name]), args.clip)
+            result = _loop.run(tx, problem.loss_fn, params, steps,
+                               sample_fn=problem.sample_fn, record_every=record)
+            after = np.append(np.asarray(result.losses), float(result.final_loss))
+            reached = np.flatnonzero(after <= tol) if tol is not None else np.zeros(0, int)
+            path = np.asarray(result.trajectory) if problem.is_2d else None
+            row = [name, f"{lrs[name]:g}", f"{after[-1]:.6g}", _fmt_position(result.params),
+                   str(reached[0]) if reached.size else "never"]
+            if args.clip > 0 and path is not None:
+                grads = np.asarray(jax.vmap(jax.grad(problem.loss_fn))(jnp.asarray(path[:-1])))
+                row.append(str(int((np.abs(grads) > args.clip).any(axis=1).sum())))
+            rows.append(row)
+            curves[f"{name} (lr {lrs[name]:g})"] = (path, after)
+            bar.update(steps)
+    finally:
+        bar.close()
+    clip_note = f", gradients clipped to [-{args.clip:g}, {args.clip:g}]" if args.clip > 0 else ""
+    print(f"{PROG} race: {problem.name}: {problem.description}")
+    tol_note = f"; tolerance: loss <= {tol:g}" if tol is not None else ""
+    print(f"{steps} updates{clip_note}{tol_note}\n")
+    header = ["optimizer", "lr", "final loss", "final position", "steps to tol"]
+    if args.clip > 0 and problem.is_2d:
+        header.append("clipped steps")
+    _print_table(header, rows)
+    if args.no_plot:
+        return 0
+    from jaxopt_scratch._cli import plotting as _plotting
+
+    title = f"{problem.name}, {steps} updates{clip_note}"
+    return _save(lambda: _plotting.plot_race(args.out, problem, curves, title), args.out)
+
+
+def _lr_grid(text: str, count: int) -> np.ndarray:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise UsageError(f"--lr-range must be LOW,HIGH (for example 1e-4,1e2), got {text!r}")
+    low, high = (_number(p, "--lr-range") for p in parts)
+    if not 0 < low < high:
+        raise UsageError(f"--lr-range needs 0 < LOW < HIGH, got {text!r}")
+    if count < 2:
+        raise UsageError(f"--num-lrs must be at least 2, got {count}")
+    return np.geomspace(low, high, count)
+
+
+def width_in_decades(learning_rates: np.ndarray, reached: np.ndarray) -> float:
+    """The log10-length of the learning rates that reach the target (grid cells counted)."""
+    step = math.log10(learning_rates[1] / learning_rates[0])
+    return float(reached.sum() * step)
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """Learning-rate sweep per optimizer: best lr, best loss, width reaching a target; a PNG."""
+    problem = _problem(args.problem)
+    names = _optimizer_names(args.optimizers)
+    lrs = _lr_grid(args.lr_range, args.num_lrs)
+    steps = args.steps if args.steps is not None else problem.num_steps
+    target = args.target if args.target is not None else problem.target_loss
+    if args.clip < 0:
+        raise UsageError(f"--clip must be >= 0 (0 turns clipping off), got {args.clip}")
+    # One seed: the problem's own start (P9's NumPy init for XOR); more: random inits.
+    init = problem.init_params() if args.seeds == 1 else problem.init_params
+    finals, rows = {}, []
+    for name in names:
+        make = OPTIMIZERS[name]
+        if args.clip > 0:
+            def make(learning_rate, _inner=make):
+                return _with_clip(_inner(learning_rate), args.clip)
+        result = _sweep.sweep(
+            make, {"learning_rate": lrs}, problem.loss_fn, init, steps, seeds=args.seeds,
+            sample_fn=problem.sample_fn, max_batch=args.max_batch,
+            progress=False if args.no_progress else f"{name:>9}",
+        )
+        final = result.config_final_losses()
+        diverged = ~np.isfinite(final)
+        finals[name] = (final, diverged)
+        reached = (final <= target) if target is not None else np.zeros(len(lrs), bool)
+        try:
+            best = result.best()
+            best_lr, best_loss = f"{best['learning_rate']:.3g}", f"{best['final_loss']:.3g}"
+        except ValueError:
+            best_lr = best_loss = "all diverged"
+        span = (f"{lrs[reached].min():.3g} - {lrs[reached].max():.3g}" if reached.any() else "none")
+        rows.append([name, best_lr, best_loss, span, f"{width_in_decades(lrs, reached):.2f}",
+                     f"{int(diverged.sum())}/{len(lrs)}"])
+    seeds_note = "" if args.seeds == 1 else f", mean over {args.seeds} random inits"
+    print(f"{PROG} sweep: {problem.name}: {problem.description}")
+    target_note = f"; target: final loss <= {target:g}" if target is not None else ""
+    print(f"{len(lrs)} learning rates {lrs[0]:.3g} .. {lrs[-1]:.3g} (log-spaced), {steps} updates"
+          f"{seeds_note}{target_note}\n")
+    _print_table(["optimizer", "best lr", "best final loss", "lrs reaching target",
+                  "width (decades)", "diverged"], rows)
+    widths = [float(r[4]) for r in rows]
+    if target is not None and max(widths) > 0:
+        top = rows[int(np.argmax(widths))][0]
+        print(f"\nwidest learning-rate range reaching loss <= {target:g}: {top} "
+              f"({max(widths):.2f} decades)")
+    if args.no_plot:
+        return 0
+    from jaxopt_scratch._cli import plotting as _plotting
+
+    title = f"{problem.name}, {steps} updates{seeds_note}"
+    return _save(lambda: _plotting.plot_sweep(args.out, lrs, finals, target, title), args.out)
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog=PROG, description=(
+        "Race and sweep the seeds' optimizers with jaxopt_scratch. Problems: "
+        + ", ".join(_registry.names()) + "."))
+    sub = parser.add_subparsers(dest="command", metavar="{race,sweep,seeds}")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
+    p = sub.add_parser("race", formatter_class=fmt, help="optimizers x one landscape: table + PNG",
+                       description="Run several optimizers from the same start; print final "
+                       "loss, final position and steps to a tolerance; draw paths and losses.")
+    p.add_argument("--problem", default="beale_like", help="problem name")
+    p.add_argument("--optimizers", default=FOUR, help=f"comma-separated; {OPTIMIZER_HELP}")
+    p.add_argument("--lr", action="append", default=[], metavar="[NAME=]VALUE",
+                   help="learning rate for one optimizer (repeatable) or for all; defaults: "
+                   "seed 003's sgd=5e-4 momentum=5e-4 rmsprop=5e-3 adam=1e-2, others 1e-2")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help="updates per optimizer (default: the problem's reference count)")
+    p.add_argument("--clip", type=float, default=10.0,
+                   help="clip each gradient coordinate to [-CLIP, CLIP] (seed 003); 0 = off")
+    p.add_argument("--tol", type=float, default=None,
+                   help="loss tolerance for 'steps to tol' (default: the problem's target)")
+    p.add_argument("--out", default="race.png", help="PNG to write")
+    p.add_argument("--no-plot", action="store_true", help="print the table only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=race)
+
+    p = sub.add_parser("sweep", formatter_class=fmt, help="learning-rate sweep per optimizer",
+                       description="Sweep log-spaced learning rates for each optimizer as one "
+                       "compiled program; print best lr, best final loss and the width (in "
+                       "decades) of the learning rates that reach the target loss.")
+    p.add_argument("--problem", default="xor_a", help="problem name")
+    p.add_argument("--optimizers", default=FOUR, help=f"comma-separated; {OPTIMIZER_HELP}")
+    p.add_argument("--lr-range", default="1e-4,1e2", metavar="LOW,HIGH",
+                   help="learning-rate range (inclusive, log-spaced)")
+    p.add_argument("--num-lrs", type=int, default=64, help="number of learning rates")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help="updates per run (default: the problem's reference count)")
+    p.add_argument("--target", type=float, default=None,
+                   help="target final loss (default: the problem's target)")
+    p.add_argument("--seeds", type=_positive_int, default=5,
+                   help="runs per learning rate, from random inits drawn with seeds 0..N-1 "
+                   "(the table uses their mean final loss); 1 = the problem's own start "
+                   "(P9's NumPy-seeded init for XOR)")
+    p.add_argument("--clip", type=float, default=0.0, help="clip gradients to [-CLIP, CLIP]; 0 = off")
+    p.add_argument("--max-batch", type=_positive_int, default=None,
+                   help="at most this many runs per compiled call (bounds memory)")
+    p.add_argument("--out", default="sweep.png", help="PNG to write")
+    p.add_argument("--no-plot", action="store_true", help="print the table only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=sweep)
+
+    p = sub.add_parser("seeds", formatter_class=fmt, help="recompute the seeds' printed tables",
+                       description="Recompute every number the seed articles print, with this "
+                       "library, and show it beside the printed value, marking which reproduce.")
+    p.add_argument("--float32", action="store_true",
+                   help="compute in float32 (default float64, like the seeds' NumPy code)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_seeds_command)
+    return parser
+
+
+def _seeds_command(args: argparse.Namespace) -> int:
+    from jaxopt_scratch._cli import seeds as _seeds
+
+    return _seeds.main(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``jaxopt-scratch``; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise UsageError("choose a command: race, sweep or seeds (see --help)")
+        return args.func(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2

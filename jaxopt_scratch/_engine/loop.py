@@ -1,0 +1,231 @@
+r"""The training loop: ``num_steps`` optimizer updates as one jitted ``lax.scan``.
+
+:func:`run` trains one set of parameters; :func:`sweep` (``sweep.py``) vmaps
+the same step function, :func:`train_steps`, over many configurations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import update as _update
+
+LossFn = Callable[..., jax.Array]
+SampleFn = Callable[[jax.Array], Any]
+
+
+class RunResult(NamedTuple):
+    """What :func:`run` returns."""
+
+    losses: jax.Array  # (num_steps,) loss at the params each update starts from, on its batch
+    final_loss: jax.Array  # scalar: the loss after the last update (see `run` for which batch)
+    params: _base.Params  # the params after num_steps updates
+    trajectory: _base.Params  # params after 0, k, 2k, ..., num_steps updates, stacked on axis 0
+    opt_state: _base.OptState  # the optimizer state after the last update
+
+
+def batch_mode(batches: Any, sample_fn: SampleFn | None) -> str:
+    """``"full"``, ``"batches"`` or ``"sample"``; rejects giving both data sources."""
+    if batches is not None and sample_fn is not None:
+        raise ValueError(
+            "Give either `batches` (an array with a leading steps axis) or `sample_fn` "
+            "(a function of a PRNG key returning a batch), not both."
+        )
+    if sample_fn is not None and not callable(sample_fn):
+        raise TypeError(f"`sample_fn` must be a function of a PRNG key, got {sample_fn!r}.")
+    return "batches" if batches is not None else ("sample" if sample_fn is not None else "full")
+
+
+def check_steps_axis(batches: Any, num_steps: int) -> None:
+    """Every leaf of ``batches`` must have a leading axis of length ``num_steps``."""
+    for leaf in jax.tree.leaves(batches):
+        shape = jnp.shape(leaf)
+        if not shape or shape[0] != num_steps:
+            raise ValueError(
+                f"`batches` must have a leading steps axis of length `num_steps`={num_steps}; "
+                f"a leaf has shape {shape}. Stack one batch per step, or use `sample_fn`."
+            )
+
+
+def check_count(name: str, value: Any, minimum: int) -> int:
+    """A static integer count (a Python int, ``>= minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be a Python int >= {minimum} (it fixes the program's shape), "
+            f"got {value!r}."
+        )
+    return value
+
+
+def call_loss(loss_fn: LossFn, params: Any, batch: Any, mode: str) -> jax.Array:
+    """``loss_fn(params)`` for full-batch training, ``loss_fn(params, batch)`` otherwise."""
+    return loss_fn(params) if mode == "full" else loss_fn(params, batch)
+
+
+def train_steps(
+    tx: _base.GradientTransformation,
+    loss_fn: LossFn,
+    mode: str,
+    sample_fn: SampleFn | None,
+    params: Any,
+    opt_state: Any,
+    start: jax.Array,
+    length: int,
+    *,
+    batches: Any = None,
+    data_key: jax.Array | None = None,
+    stop: int | None = None,
+) -> tuple[tuple[Any, Any], jax.Array]:
+    """Runs ``length`` updates from step ``start``; returns ``((params, state), losses)``.
+
+    Step ``t`` uses ``batches[t]`` or ``sample_fn(fold_in(data_key, t))``, so the
+    batches depend only on ``t``, never on how the steps are chunked. Steps with
+    ``t >= stop`` leave params and state unchanged (a padded final chunk).
+    """
+
+    def advance(carry, t):
+        params, state = carry
+        batch = None
+        if mode == "batches":
+            last = jax.tree.leaves(batches)[0].shape[0] - 1
+            batch = jax.tree.map(lambda b: b[jnp.minimum(t, last)], batches)
+        elif mode == "sample":
+            batch = sample_fn(jax.random.fold_in(data_key, t))
+        loss, grads = jax.value_and_grad(lambda p: call_loss(loss_fn, p, batch, mode))(params)
+        updates, state = tx.update(grads, state, params)
+        return (_update.apply_updates(params, updates), state), loss
+
+    def step(carry, i):
+        t = start + i
+        if stop is None:
+            return advance(carry, t)
+        # A real conditional (t is the same for every vmapped run), not a select: the
+        # update is compiled exactly as in an unpadded chunk, so results do not depend
+        # on the chunking.
+        loss = jax.eval_shape(lambda c: advance(c, t)[1], carry)
+        return jax.lax.cond(t < stop, lambda c: advance(c, t),
+                            lambda c: (c, jnp.zeros(loss.shape, loss.dtype)), carry)
+
+    return jax.lax.scan(step, (params, opt_state), jnp.arange(length, dtype=jnp.int32))
+
+
+def _run(tx, loss_fn, sample_fn, mode, num_steps, record_every, params, batches, key, eval_batch):
+    opt_state = tx.init(params)
+    num_records = num_steps // record_every
+
+    def record(carry, r):
+        carry, losses = train_steps(
+            tx, loss_fn, mode, sample_fn, *carry, r * record_every, record_every,
+            batches=batches, data_key=key,
+        )
+        return carry, (carry[0], losses)
+
+    (final, opt_state), (path, losses) = jax.lax.scan(
+        record, (params, opt_state), jnp.arange(num_records, dtype=jnp.int32)
+    )
+    trajectory = jax.tree.map(lambda p0, rest: jnp.concatenate([p0[None], rest]), params, path)
+    final_mode = "full" if eval_batch is None else "batches"
+    final_loss = call_loss(loss_fn, final, eval_batch, final_mode)
+    return RunResult(losses.reshape(num_steps), final_loss, final, trajectory, opt_state)
+
+
+_run_jit = jax.jit(
+    _run, static_argnames=("tx", "loss_fn", "sample_fn", "mode", "num_steps", "record_every")
+)
+
+
+def run(
+    optimizer: _base.GradientTransformation,
+    loss_fn: LossFn,
+    params: _base.Params,
+    num_steps: int,
+    *,
+    batches: Any = None,
+    sample_fn: SampleFn | None = None,
+    key: jax.Array | None = None,
+    record_every: int | None = 1,
+    eval_batch: Any = None,
+) -> RunResult:
+    r"""Trains ``params`` for ``num_steps`` updates in one jitted ``lax.scan``.
+
+    .. math::
+
+        \ell_t = L(\theta_t; B_t), \qquad
+        (u_t, s_{t+1}) = \mathrm{update}(\nabla L(\theta_t; B_t), s_t, \theta_t), \qquad
+        \theta_{t+1} = \theta_t + u_t
+
+    for :math:`t = 0, \dots, T-1`. ``losses[t]`` is :math:`\ell_t`, the loss at
+    the params the update *starts* from (the "loss at epoch t+1" the seeds
+    print), computed in the same pass as the gradient.
+
+    The data :math:`B_t` is one of:
+
+    * full batch (default): ``loss_fn(params)`` is called with no batch;
+    * ``batches``: a pytree whose leaves have a leading axis of length
+      ``num_steps``; step ``t`` calls ``loss_fn(params, batches[t])``;
+    * ``sample_fn``: step ``t`` calls ``loss_fn(params, sample_fn(fold_in(key, t)))``.
+
+    ``final_loss`` is the loss after the last update: ``loss_fn(params)`` (the
+    full data set for :mod:`jaxopt_scratch.problems`), or
+    ``loss_fn(params, eval_batch)`` when ``eval_batch`` is given.
+
+    The compiled program is cached on ``(optimizer, loss_fn, sample_fn, num_steps,
+    record_every)``: reuse the same objects to avoid recompiling.
+
+    Args:
+        optimizer: A :class:`GradientTransformation` (a fresh state is built by its ``init``).
+        loss_fn: ``loss_fn(params)`` or ``loss_fn(params, batch)`` returning a real scalar.
+        params: The initial parameters (a pytree of float arrays).
+        num_steps: The number of updates, a Python int ``>= 0``.
+        batches: Minibatches stacked along a leading steps axis.
+        sample_fn: A function of a PRNG key returning one minibatch.
+        key: The PRNG key for ``sample_fn``; default ``jax.random.key(0)``.
+        record_every: Record the params every this many updates; must divide
+            ``num_steps``. ``None`` records only the first and the last params.
+        eval_batch: The batch for ``final_loss`` (default: ``loss_fn(params)``).
+
+    Returns:
+        A :class:`RunResult` with ``losses`` (num_steps,), ``final_loss``, the
+        final ``params``, the ``trajectory`` (``num_steps // record_every + 1``
+        entries on a leading axis, from the initial params to the final ones) and
+        the final ``opt_state``.
+
+    Examples:
+        >>> import jaxopt_scratch as jos
+        >>> bowl = jos.problems.get("bowl")                  # seed 003: x^2 + y^2 from (4, 3)
+        >>> result = jos.run(jos.sgd(0.1), bowl.loss_fn, bowl.init_params(), 14)
+        >>> print(result.losses[:3], result.trajectory[1])   # (4, 3) * 0.8 after one step
+        [25.   16.   10.24] [3.2 2.4]
+        >>> print(result.params, result.final_loss)
+        [0.176 0.132] 0.0484
+    """
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(
+            f"`optimizer` must be a gradient transformation with `init` and `update` "
+            f"(for example `jos.adam(1e-3)`), got {optimizer!r}."
+        )
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be a function of the params, got {loss_fn!r}.")
+    check_count("num_steps", num_steps, 0)
+    mode = batch_mode(batches, sample_fn)
+    if mode == "batches":
+        check_steps_axis(batches, num_steps)
+    if record_every is None:
+        record_every = max(num_steps, 1)
+    check_count("record_every", record_every, 1)
+    if num_steps % record_every:
+        raise ValueError(
+            f"`record_every`={record_every} must divide `num_steps`={num_steps} so that the "
+            f"trajectory ends at the final params; pick a divisor, or None for first/last only."
+        )
+    if mode == "sample" and key is None:
+        key = jax.random.key(0)
+    return _run_jit(
+        optimizer, loss_fn, sample_fn, mode, num_steps, record_every,
+        params, batches, key if mode == "sample" else None, eval_batch,
+    )

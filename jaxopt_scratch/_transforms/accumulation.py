@@ -1,0 +1,134 @@
+"""Momentum: heavy-ball / Nesterov accumulation and exponential moving averages."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+
+from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import checks as _checks
+from jaxopt_scratch._core import tree_math as _tree_math
+
+
+class TraceState(NamedTuple):
+    """State of :func:`trace`."""
+
+    trace: _base.Updates  # the velocity v, shaped like params, at least float32
+
+
+class EmaState(NamedTuple):
+    """State of :func:`ema`."""
+
+    count: jax.Array  # updates seen so far (int32 scalar), for the bias correction
+    ema: _base.Updates  # the *uncorrected* average m, shaped like params, at least float32
+
+
+def trace(
+    decay: jax.typing.ArrayLike,
+    nesterov: bool = False,
+    accumulator_dtype: Any | None = None,
+) -> _base.GradientTransformation:
+    r"""Heavy-ball (or Nesterov) momentum: a decaying *sum* of past updates.
+
+    .. math::
+
+        v_t &= \mu\, v_{t-1} + g_t \\
+        u_t &= v_t \quad\text{or, with Nesterov,}\quad u_t = g_t + \mu\, v_t
+
+    Chained before ``scale_by_learning_rate(lr)`` this is seed 003's
+    ``v = beta*v + g; p -= lr*v`` and PyTorch's ``SGD(momentum=mu, dampening=0)``.
+    Seed 000's ``v = beta*v + lr*g; p -= v`` is the same for a constant ``lr``.
+
+    Args:
+        decay: The momentum :math:`\mu \in [0, 1)`; may be traced.
+        nesterov: Structural; use the Nesterov look-ahead form.
+        accumulator_dtype: dtype of :math:`v`; default at least float32.
+
+    Returns:
+        A transform whose state is :class:`TraceState`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.trace(0.9)
+        >>> g, s = jnp.ones(1), tx.init(jnp.zeros(1))
+        >>> u, s = tx.update(g, s)
+        >>> u, s = tx.update(g, s)
+        >>> print(u)  # 1 + 0.9 * 1
+        [1.9]
+
+    References:
+        Polyak, 1964; Sutskever et al., `On the importance of initialization and
+        momentum in deep learning <https://proceedings.mlr.press/v28/sutskever13.html>`_, 2013.
+    """
+    _checks.check_decay("decay", decay)
+
+    def init_fn(params):
+        return TraceState(trace=_tree_math.zeros_like_state(params, accumulator_dtype))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree_math.check_same_structure(updates, state.trace, "trace")
+        velocity = jax.tree.map(
+            lambda g, v: _tree_math.scale_tree(v, decay) + g.astype(v.dtype), updates, state.trace
+        )
+        if nesterov:
+            out = jax.tree.map(lambda g, v: g.astype(v.dtype) + _tree_math.scale_tree(v, decay),
+                               updates, velocity)
+        else:
+            out = velocity
+        return _tree_math.cast_like(out, updates), TraceState(trace=velocity)
+
+    return _base.GradientTransformation(init_fn, update_fn)
+
+
+def ema(
+    decay: jax.typing.ArrayLike,
+    debias: bool = True,
+    accumulator_dtype: Any | None = None,
+) -> _base.GradientTransformation:
+    r"""Exponential moving average of the updates, optionally bias-corrected.
+
+    .. math::
+
+        m_t &= \beta\, m_{t-1} + (1 - \beta)\, g_t \\
+        u_t &= m_t / (1 - \beta^t) \quad (\texttt{debias=True}) \qquad u_t = m_t \quad (\texttt{debias=False})
+
+    Seed 004's bias-corrected EWMA momentum is
+    ``jos.chain(jos.ema(0.9), jos.scale_by_learning_rate(lr))``; seed 001's
+    uncorrected one is ``jos.chain(jos.ema(0.9, debias=False), jos.scale_by_learning_rate(lr))``.
+    Compared with :func:`trace`, the EMA is a weighted *average*, so its steady
+    size equals the gradient's rather than :math:`1/(1-\beta)` times it.
+
+    Args:
+        decay: :math:`\beta \in [0, 1)`; may be traced.
+        debias: Structural; divide by :math:`1-\beta^t`.
+        accumulator_dtype: dtype of :math:`m`; default at least float32.
+
+    Returns:
+        A transform whose state is :class:`EmaState`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.ema(0.9)
+        >>> u, _ = tx.update(jnp.array([2.0]), tx.init(jnp.zeros(1)))
+        >>> print(u)  # bias correction undoes the (1 - 0.9) of the first step
+        [2.]
+    """
+    _checks.check_decay("decay", decay)
+
+    def init_fn(params):
+        return EmaState(count=_tree_math.zero_count(),
+                        ema=_tree_math.zeros_like_state(params, accumulator_dtype))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree_math.check_same_structure(updates, state.ema, "ema")
+        count = _tree_math.safe_increment(state.count)
+        average = _tree_math.update_moment(updates, state.ema, decay)
+        out = _tree_math.bias_correction(average, decay, count) if debias else average
+        return _tree_math.cast_like(out, updates), EmaState(count=count, ema=average)
+
+    return _base.GradientTransformation(init_fn, update_fn)

@@ -1,0 +1,147 @@
+"""Per-block clipping: by each leaf's RMS, and adaptive (unit-wise, relative to the params)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import checks as _checks
+from jaxopt_scratch._core import tree_math as _tree_math
+
+_DIV_FLOOR = 1e-6  # keeps the adaptive clip's division finite for an all-zero unit (as optax)
+
+
+def _shrink_factor(size: jax.Array, limit: jax.Array) -> jax.Array:
+    """``min(1, limit / size)`` without dividing by zero (1 where ``size <= limit``)."""
+    over = size > limit
+    return jnp.where(over, limit / jnp.where(over, size, jnp.ones_like(size)), 1)
+
+
+def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransformation:
+    r"""Rescales each leaf so that its root-mean-square is at most ``threshold``.
+
+    .. math::
+
+        u_\ell = g_\ell \cdot \min\!\Bigl(1,\ \frac{\tau}{\mathrm{rms}(g_\ell)}\Bigr), \qquad
+        \mathrm{rms}(g_\ell) = \sqrt{\tfrac{1}{n_\ell}\textstyle\sum_i |g_{\ell,i}|^2}
+
+    A block is one leaf (a weight matrix or bias vector). The RMS is computed in
+    at least float32. ``threshold = 0`` zeroes every nonzero leaf (optax gives
+    NaN for an all-zero leaf there; here it stays zero).
+
+    Args:
+        threshold: :math:`\tau \ge 0`; may be traced.
+
+    Returns:
+        A stateless transform.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.clip_by_block_rms(1.0)
+        >>> g = {"w": jnp.array([3.0, 4.0]), "b": jnp.array([0.5])}
+        >>> u, _ = tx.update(g, tx.init(g))
+        >>> print(u["w"], u["b"])   # rms(w) = sqrt(12.5) > 1: w / sqrt(12.5); b is left alone
+        [0.84852815 1.1313709 ] [0.5]
+    """
+    _checks.check_nonnegative("threshold", threshold)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+
+        def leaf(g):
+            norm = _tree_math.norm(g)  # scaled: no overflow for huge float32 gradients
+            rms = norm / jnp.sqrt(jnp.asarray(g.size, norm.dtype))
+            factor = _shrink_factor(rms, jnp.asarray(threshold, rms.dtype))
+            return g * factor.astype(g.dtype)
+
+        return jax.tree.map(leaf, updates), state
+
+    return _base.GradientTransformation(_base.init_empty_state, update_fn)
+
+
+def unitwise_norm(x: jax.Array, axis: int | Sequence[int] | None = None) -> jax.Array:
+    """L2 norm of each unit of ``x``, broadcast back to ``x.shape``.
+
+    Units follow optax's layout conventions unless ``axis`` is given: scalars
+    and vectors are one unit; rank 2 and 3 reduce axis 0 (a linear layer's
+    fan-in, ``(in, out)`` or ``(in, heads, out)``); rank 4 reduces ``(0, 1, 2)``
+    (HWIO convolutions); rank 5 reduces ``(0, 1, 2, 3)``.
+    """
+    if axis is not None:
+        reduce = axis
+    elif jnp.squeeze(x).ndim <= 1:
+        reduce = None
+    elif x.ndim in (2, 3):
+        reduce = 0
+    elif x.ndim in (4, 5):
+        reduce = tuple(range(x.ndim - 1))
+    else:
+        raise ValueError(
+            f"`adaptive_grad_clip` has no default unit for a leaf of shape {x.shape}; "
+            f"pass `axis=` with the axes that one unit spans."
+        )
+    return jnp.broadcast_to(_tree_math.norm(x, axis=reduce, keepdims=True), x.shape)
+
+
+def adaptive_grad_clip(
+    clipping: jax.typing.ArrayLike,
+    eps: jax.typing.ArrayLike = 1e-3,
+    axis: int | Sequence[int] | None = None,
+) -> _base.GradientTransformation:
+    r"""Adaptive gradient clipping (AGC): clips each unit relative to its parameters' norm.
+
+    .. math::
+
+        u_i = \begin{cases}
+            g_i & \|g_i\| < \lambda \max(\|\theta_i\|, \varepsilon) \\
+            \lambda \max(\|\theta_i\|, \varepsilon)\, g_i / \max(\|g_i\|, 10^{-6}) & \text{otherwise}
+        \end{cases}
+
+    for each unit :math:`i` (an output unit's fan-in, see :func:`unitwise_norm`).
+    Norms are computed in at least float32.
+
+    Args:
+        clipping: :math:`\lambda \ge 0`, the largest allowed ratio of gradient
+            norm to parameter norm; may be traced.
+        eps: :math:`\varepsilon \ge 0`, a floor on the parameter norm so that
+            zero-initialised parameters can still move.
+        axis: Structural; the axes one unit spans, overriding the layout rules.
+
+    Returns:
+        A stateless transform that needs ``params``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.adaptive_grad_clip(0.1)
+        >>> p, g = jnp.array([3.0, 4.0]), jnp.array([0.0, 2.0])
+        >>> u, _ = tx.update(g, tx.init(p), p)
+        >>> print(u)   # |g| = 2 > 0.1 * |p| = 0.5, so g is rescaled to norm 0.5
+        [0.  0.5]
+
+    References:
+        Brock, De, Smith & Simonyan, `High-Performance Large-Scale Image
+        Recognition Without Normalization <https://arxiv.org/abs/2102.06171>`_, 2021.
+    """
+    _checks.check_nonnegative("clipping", clipping)
+    _checks.check_nonnegative("eps", eps)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        _tree_math.check_params_given(params, "adaptive_grad_clip")
+        _tree_math.check_same_structure(updates, params, "adaptive_grad_clip", "params")
+
+        def leaf(g, p):
+            g_norm, p_norm = unitwise_norm(g, axis), unitwise_norm(p, axis)
+            dt = g_norm.dtype
+            max_norm = jnp.asarray(clipping, dt) * jnp.maximum(p_norm, jnp.asarray(eps, dt))
+            clipped = g * (max_norm / jnp.maximum(g_norm, _DIV_FLOOR)).astype(g.dtype)
+            return jnp.where(g_norm < max_norm, g, clipped)
+
+        return jax.tree.map(leaf, updates, params), state
+
+    return _base.GradientTransformation(_base.init_empty_state, update_fn)

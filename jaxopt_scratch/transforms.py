@@ -1,0 +1,57 @@
+"""``jos.transforms``: the composable building blocks, where ``optax.transforms`` keeps them.
+
+The same objects as the top-level names (``jos.transforms.clip is jos.clip``), so
+``optax.transforms.X`` becomes ``jos.transforms.X``. Later issues add the rest of
+optax's list here as they land.
+
+Examples:
+    >>> import jaxopt_scratch as jos
+    >>> jos.transforms.clip_by_global_norm is jos.clip_by_global_norm
+    True
+"""
+
+from jaxopt_scratch._core.combine import MaskedNode as MaskedNode
+from jaxopt_scratch._core.combine import MaskedState as MaskedState
+from jaxopt_scratch._core.combine import chain as chain
+from jaxopt_scratch._core.combine import masked as masked
+from jaxopt_scratch._core.combine import named_chain as named_chain
+from jaxopt_scratch._transforms.accumulation import EmaState as EmaState
+from jaxopt_scratch._transforms.accumulation import TraceState as TraceState
+from jaxopt_scratch._transforms.accumulation import ema as ema
+from jaxopt_scratch._transforms.accumulation import trace as trace
+from jaxopt_scratch._transforms.clipping import clip as clip
+from jaxopt_scratch._transforms.clipping import clip_by_global_norm as clip_by_global_norm
+from jaxopt_scratch._transforms.clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
+from jaxopt_scratch._transforms.clipping_adaptive import clip_by_block_rms as clip_by_block_rms
+from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
+from jaxopt_scratch._wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
+from jaxopt_scratch._wrappers.conditional import apply_if_finite as apply_if_finite
+from jaxopt_scratch._wrappers.flatten import flatten as flatten
+from jaxopt_scratch._wrappers.multistep import MultiSteps as MultiSteps
+from jaxopt_scratch._wrappers.multistep import MultiStepsState as MultiStepsState
+from jaxopt_scratch._wrappers.partition import freeze as freeze
+from jaxopt_scratch._wrappers.partition import partition as partition
+
+__all__ = [
+    "ApplyIfFiniteState",
+    "EmaState",
+    "MaskedNode",
+    "MaskedState",
+    "MultiSteps",
+    "MultiStepsState",
+    "TraceState",
+    "adaptive_grad_clip",
+    "add_decayed_weights",
+    "apply_if_finite",
+    "chain",
+    "clip",
+    "clip_by_block_rms",
+    "clip_by_global_norm",
+    "ema",
+    "flatten",
+    "freeze",
+    "masked",
+    "named_chain",
+    "partition",
+    "trace",
+]
