@@ -18,6 +18,7 @@ import numpy as np
 
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._engine import loop as _loop
+from jaxopt_scratch._engine import progress as _progress
 from jaxopt_scratch._engine import sweep as _sweep
 from jaxopt_scratch._engine.problems import registry as _registry
 from jaxopt_scratch._optimizers import adam as _adam
@@ -173,7 +174,7 @@ def race(args: argparse.Namespace) -> int:
         raise UsageError(f"--clip must be >= 0 (0 turns clipping off), got {args.clip}")
     params = problem.init_params()
     record = 1 if problem.is_2d else None
-    bar = _sweep._Progress(len(names) * steps, "race", not args.no_progress)
+    bar = _progress.Progress(len(names) * steps, "race", not args.no_progress)
     curves, rows = {}, []
     try:
         for name in names:

@@ -134,11 +134,11 @@ def main(args: argparse.Namespace) -> int:
     """Prints every seed table beside the library's values; returns 0."""
     if not args.float32:
         jax.config.update("jax_enable_x64", True)  # the seeds' NumPy code runs in float64
-    from jaxopt_scratch._engine import sweep as _sweep
+    from jaxopt_scratch._engine import progress as _progress
 
     precision = "float32" if args.float32 else "float64"
-    bar = _sweep._Progress(len(_claims.EXPERIMENTS), "seeds", not args.no_progress,
-                          unit="table")
+    bar = _progress.Progress(len(_claims.EXPERIMENTS), "seeds", not args.no_progress,
+                                   unit="table")
     computed = []
     try:
         for exp in _claims.EXPERIMENTS:

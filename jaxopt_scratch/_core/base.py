@@ -18,6 +18,25 @@ Schedule = Callable[[jax.Array], jax.Array]
 ScalarOrSchedule = jax.typing.ArrayLike | Schedule
 
 
+def evaluate_schedule(fn: Schedule, count: jax.Array, name: str) -> jax.Array:
+    """Calls a schedule and checks that it returned a scalar."""
+    raw = fn(count)
+    try:
+        value = jnp.asarray(raw)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"`{name}` must return a number for the step count, got {raw!r}."
+        ) from err
+    if not jnp.issubdtype(value.dtype, jnp.number) or jnp.iscomplexobj(value):
+        raise TypeError(f"`{name}` must return a real number for the step count, got {raw!r}.")
+    if value.shape != ():
+        raise ValueError(
+            f"`{name}` must return a scalar for a scalar step count, got shape "
+            f"{value.shape}. Reduce or index the schedule's output."
+        )
+    return value
+
+
 class InitFn(Protocol):
     """``init(params) -> state``."""
 

@@ -11,7 +11,7 @@ from jaxopt_scratch._core import base as _base
 MaskOrFn = Any  # a pytree of bools shaped like params, a function of params giving one, or None
 
 
-def _check_transform(tx: Any, where: str) -> None:
+def check_transform(tx: Any, where: str) -> None:
     if not (hasattr(tx, "init") and hasattr(tx, "update")):
         raise TypeError(
             f"{where} must be a gradient transformation with `init` and `update` "
@@ -50,7 +50,7 @@ def chain(*transforms: _base.GradientTransformation) -> _base.GradientTransforma
         [-0.1   0.05]
     """
     for i, tx in enumerate(transforms):
-        _check_transform(tx, f"`chain` argument {i}")
+        check_transform(tx, f"`chain` argument {i}")
 
     def init_fn(params):
         return tuple(tx.init(params) for tx in transforms)
@@ -89,7 +89,7 @@ def named_chain(*transforms: tuple[str, _base.GradientTransformation]) -> _base.
                 f"`named_chain` argument {i} must be a `(name, transform)` pair with a "
                 f"string name, got {item!r}."
             )
-        _check_transform(item[1], f"`named_chain` transform {item[0]!r}")
+        check_transform(item[1], f"`named_chain` transform {item[0]!r}")
         names.append(item[0])
     if len(set(names)) != len(names):
         raise ValueError(f"`named_chain` names must be unique, got {names}.")
@@ -174,7 +174,7 @@ def masked(inner: _base.GradientTransformation, mask: MaskOrFn) -> _base.Gradien
         >>> print(u["w"], u["b"])
         [0.5 0.5] [1.]
     """
-    _check_transform(inner, "`masked` inner")
+    check_transform(inner, "`masked` inner")
 
     def init_fn(params):
         m = resolve_mask(mask, params, "masked")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._engine import loop as _loop
+from jaxopt_scratch._engine import progress as _progress
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not results
@@ -188,39 +188,6 @@ def _final(loss_fn, params, eval_batch):
 _final_program = jax.jit(jax.vmap(_final, in_axes=(None, 0, None)), static_argnums=(0,))
 
 
-class _Progress:
-    """A tqdm bar on stderr, or a plain text line when tqdm is not installed."""
-
-    def __init__(self, total: int, label: str, enabled: bool, unit: str = "step"):
-        self.total, self.label, self.done, self.bar = total, label, 0, None
-        self.unit = unit
-        self.enabled = enabled and total > 0
-        if self.enabled:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                print(f"{label}: 0/{total} {unit}s", end="", file=sys.stderr, flush=True)
-            else:
-                self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr,
-                                leave=True, dynamic_ncols=True)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.update(n)
-        else:
-            print(f"\r{self.label}: {self.done}/{self.total} {self.unit}s", end="", file=sys.stderr,
-                  flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.enabled:
-            print(file=sys.stderr, flush=True)
-
-
 def _pad_rows(tree: Any, size: int) -> Any:
     """Pads axis 0 to ``size`` by repeating the last row (valid values, no NaN)."""
     return jax.tree.map(lambda x: np.concatenate([x, np.repeat(x[-1:], size - len(x), 0)]), tree)
@@ -340,7 +307,7 @@ def sweep(
 
     losses, finals, params_out = [], [], []
     label = progress if isinstance(progress, str) else "sweep"
-    bar = _Progress(num_groups * num_steps, label, bool(progress))
+    bar = _progress.Progress(num_groups * num_steps, label, bool(progress))
     try:
         for g in range(num_groups):
             rows = slice(g * group, (g + 1) * group)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
@@ -74,30 +73,11 @@ def scale_by_schedule(step_size_fn: _base.Schedule) -> _base.GradientTransformat
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        step_size = evaluate_schedule(step_size_fn, state.count, "step_size_fn")
+        step_size = _base.evaluate_schedule(step_size_fn, state.count, "step_size_fn")
         updates = _tree_math.scale_tree(updates, step_size)
         return updates, ScaleByScheduleState(count=_tree_math.safe_increment(state.count))
 
     return _base.GradientTransformation(init_fn, update_fn)
-
-
-def evaluate_schedule(fn: _base.Schedule, count: jax.Array, name: str) -> jax.Array:
-    """Calls a schedule and checks that it returned a scalar."""
-    raw = fn(count)
-    try:
-        value = jnp.asarray(raw)
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"`{name}` must return a number for the step count, got {raw!r}."
-        ) from err
-    if not jnp.issubdtype(value.dtype, jnp.number) or jnp.iscomplexobj(value):
-        raise TypeError(f"`{name}` must return a real number for the step count, got {raw!r}.")
-    if value.shape != ():
-        raise ValueError(
-            f"`{name}` must return a scalar for a scalar step count, got shape "
-            f"{value.shape}. Reduce or index the schedule's output."
-        )
-    return value
 
 
 def scale_by_learning_rate(
@@ -126,5 +106,5 @@ def scale_by_learning_rate(
     sign = -1 if flip_sign else 1
     if callable(learning_rate):
         return scale_by_schedule(
-            lambda count: sign * evaluate_schedule(learning_rate, count, "learning_rate"))
+            lambda count: sign * _base.evaluate_schedule(learning_rate, count, "learning_rate"))
     return scale(sign * learning_rate)

@@ -10,7 +10,6 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import tree_math as _tree_math
-from jaxopt_scratch._transforms import scaling as _scaling
 
 
 class AddDecayedWeightsState(NamedTuple):
@@ -68,7 +67,7 @@ def add_decayed_weights(
         _tree_math.check_params_given(params, "add_decayed_weights")
         _tree_math.check_same_structure(updates, params, "add_decayed_weights", "params")
         if scheduled:
-            decay = _scaling.evaluate_schedule(weight_decay, state.count, "weight_decay")
+            decay = _base.evaluate_schedule(weight_decay, state.count, "weight_decay")
             state = AddDecayedWeightsState(count=_tree_math.safe_increment(state.count))
         else:
             decay = weight_decay

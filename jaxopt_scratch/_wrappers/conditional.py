@@ -113,7 +113,7 @@ def apply_if_finite(
         >>> print(u, int(state.notfinite_count), int(state.total_notfinite))
         [-0.1] 0 1
     """
-    _combine._check_transform(inner, "`apply_if_finite` inner")
+    _combine.check_transform(inner, "`apply_if_finite` inner")
     _checks.check_nonnegative("max_consecutive_errors", max_consecutive_errors)
 
     def init_fn(params):

@@ -160,7 +160,7 @@ def flatten(inner: _base.GradientTransformation) -> _base.GradientTransformation
         [[-0.1 -0.1]
          [-0.1 -0.1]]
     """
-    _combine._check_transform(inner, "`flatten` inner")
+    _combine.check_transform(inner, "`flatten` inner")
 
     def init_fn(params):
         _tree_math.check_float_params(params)

@@ -13,7 +13,6 @@ import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import tree_math as _tree_math
-from jaxopt_scratch._transforms import scaling as _scaling
 
 
 class InjectHyperparamsState(NamedTuple):
@@ -159,7 +158,7 @@ def inject_hyperparams(
 
         def scheduled_values(count, dtypes):
             return {name: _as_hyperparam(
-                _scaling.evaluate_schedule(fn, count, name), "float", dtypes[name])
+                _base.evaluate_schedule(fn, count, name), "float", dtypes[name])
                 for name, fn in schedules.items()}
 
         def init_fn(params):

@@ -70,7 +70,7 @@ def join_transforms(
     if not transforms:
         raise ValueError("`transforms` of `join_transforms` must hold at least one transform.")
     for i, tx in enumerate(transforms):
-        _combine._check_transform(tx, f"`join_transforms` transform {i}")
+        _combine.check_transform(tx, f"`join_transforms` transform {i}")
     bounds = _decays.stack_boundaries(boundaries, len(transforms) - 1, "join_transforms")
 
     def init_fn(params):

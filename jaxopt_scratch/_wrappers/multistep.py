@@ -12,7 +12,6 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import tree_math as _tree_math
-from jaxopt_scratch._transforms import scaling as _scaling
 from jaxopt_scratch._wrappers.conditional import cond_update
 
 ShouldSkipFn = Callable[[Any, jax.Array, Any], tuple[jax.Array, Any]]
@@ -80,7 +79,7 @@ class MultiSteps:
         should_skip_update_fn: ShouldSkipFn | None = None,
         accumulator_dtype: Any = jnp.float32,
     ):
-        _combine._check_transform(opt, "`MultiSteps` opt")
+        _combine.check_transform(opt, "`MultiSteps` opt")
         _checks.check_interval("every_k_schedule", every_k_schedule, 1.0, None,
                                hint="It is the number of micro-steps per update.")
         if not callable(every_k_schedule) and jnp.shape(every_k_schedule) != ():
@@ -101,7 +100,7 @@ class MultiSteps:
 
     def _k(self, gradient_step: jax.Array) -> jax.Array:
         if callable(self._every_k):
-            k = _scaling.evaluate_schedule(self._every_k, gradient_step, "every_k_schedule")
+            k = _base.evaluate_schedule(self._every_k, gradient_step, "every_k_schedule")
         else:
             k = self._every_k
         return jnp.maximum(jnp.asarray(k).astype(jnp.int32), 1)

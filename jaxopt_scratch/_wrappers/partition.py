@@ -87,7 +87,7 @@ def multi_transform(
             f"`transforms` must be a non-empty dict {{label: transform}}, got {transforms!r}."
         )
     for label, tx in transforms.items():
-        _combine._check_transform(tx, f"`transforms[{label!r}]`")
+        _combine.check_transform(tx, f"`transforms[{label!r}]`")
 
     def masked_for(label):
         def mask_fn(tree):
