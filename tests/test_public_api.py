@@ -4,6 +4,7 @@ import ast
 import inspect
 import pathlib
 
+import _registry
 import optax
 import pytest
 
@@ -93,3 +94,26 @@ def test_package_never_imports_test_oracles(path):
     text = path.read_text()
     for name in FORBIDDEN:
         assert f'import_module("{name}")' not in text and f"__import__(\"{name}\")" not in text
+
+
+def test_every_public_alias_has_a_registry_row():
+    # tests/_registry.py is the one table every cross-cutting harness iterates:
+    # an alias without a row would escape them all.
+    aliases = _registry.public_aliases()
+    self_check = {"sgd", "rmsprop", "adagrad", "adam", "adamw", "nadam", "nadamw", "amsgrad",
+                  "adamax", "adamaxw", "lion", "lamb", "lars"}
+    assert self_check <= set(aliases), "the alias detector misses known aliases"
+    covered = {_registry.alias_name(e) for e in _registry.REGISTRY}
+    assert not sorted(set(aliases) - covered), sorted(set(aliases) - covered)
+
+
+@pytest.mark.parametrize("name", list(_registry.BY_NAME))
+def test_registry_rows_sweep_every_numeric_argument(name):
+    # Every float-defaulted argument of the alias (and every numeric option of the
+    # variant) is a traceable hyperparameter of the row, so the traced harness sweeps it.
+    entry = _registry.BY_NAME[name]
+    expected = set(_registry.numeric_arguments(entry.alias)) | {
+        k for k, v in entry.options.items() if isinstance(v, float)}
+    assert set(entry.hyperparams) == expected
+    for hp, (value, second) in entry.hyperparams.items():
+        assert value != second, hp

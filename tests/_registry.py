@@ -1,0 +1,211 @@
+"""THE table of optimizers that every cross-cutting test harness iterates.
+
+One row per public optimizer alias (``jos.<name>`` and ``jos.contrib.<name>``)
+and per structural variant that changes the computation (momentum, Nesterov,
+centered, ...). Test scaffolding only: expected values come from optax, NumPy
+or the mathematics, never from this module.
+
+How to add an optimizer: append ONE row to :data:`REGISTRY` (keep the family
+order), e.g.::
+
+    row(jos.contrib.muon, 0.05, needs_params=True),
+    row(jos.sgd, 0.05, name="sgd_momentum", options={"momentum": 0.9}),
+
+``row`` reads the alias's signature: every argument whose default is a float
+(not a bool, not an int size) is a numeric hyperparameter that may be traced;
+each one needs a second value to sweep, taken from :data:`SECOND_VALUE` by
+argument name (add the name there once, or pass ``second={"name": value}``).
+Numeric ``options`` of a variant (``momentum=0.9``) are hyperparameters too.
+The optax counterpart is found by name in ``optax`` / ``optax.contrib``, called
+with the same options (pass ``optax=None`` when optax has none, or a builder
+``lambda lr: ...``). Flags: ``needs_params`` (update reads ``params``: weight
+decay, trust ratio), ``decays_by_default`` (params shrink with zero gradients),
+``extra_args`` (names of the extra keyword arguments ``update`` needs, e.g.
+``("value", "grad", "value_fn")`` for L-BFGS; see :func:`update_extra_args`),
+``bfloat16`` (False if bfloat16 params are not supported).
+
+A row is then covered, without editing any harness, by:
+
+- tests/test_common.py: convergence on the bowl, jit == no-jit, a schedule as
+  learning rate, one trace per jitted step, dtypes (bfloat16, float64 under
+  x64), integer params rejected, traced hyperparameters never raise, and the
+  traced-hyperparameter harness (vmap over EACH hyperparameter equals the
+  Python loop, one trace per row);
+- tests/test_hardening_*.py and tests/test_properties.py: edge-case inputs,
+  NaN/Inf and extreme scales, long runs, precision, algebraic properties,
+  parity with optax where a counterpart exists;
+- tests/test_public_api.py: the row exists for every public alias, its
+  hyperparameters are exactly the alias's numeric arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import optax
+
+import jaxopt_scratch as jos
+
+# A second value to sweep for each numeric hyperparameter, by argument name.
+# It must change the result of a few steps (the traced harness checks it).
+SECOND_VALUE: dict[str, float] = {
+    "b1": 0.5,
+    "b2": 0.9,
+    "decay": 0.5,
+    "eps": 1e-3,
+    "eps_root": 1e-2,
+    "initial_accumulator_value": 1.0,
+    "initial_scale": 0.5,
+    "momentum": 0.5,
+    "trust_coefficient": 0.01,
+    "weight_decay": 0.1,
+}
+
+# Modules whose public functions are optimizer aliases (each needs a row).
+ALIAS_MODULES = ("jaxopt_scratch._optimizers", "jaxopt_scratch._contrib")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One optimizer under test (build rows with :func:`row`)."""
+
+    name: str  # test id; the alias name for the default configuration
+    alias: Callable[..., jos.GradientTransformation]  # the public factory
+    learning_rate: float  # converges on the bowl x^2 + y^2 from (4, 3) in 200 steps
+    options: Mapping[str, Any]  # fixed arguments that make the variant
+    hyperparams: Mapping[str, tuple[float, float]]  # traceable name -> (value used, second)
+    optax: Callable[..., Any] | None  # (learning_rate) -> optax's counterpart, or None
+    needs_params: bool = False  # update reads `params` (weight decay, trust ratio)
+    decays_by_default: bool = False  # params shrink even with zero gradients
+    extra_args: tuple[str, ...] = ()  # extra keyword arguments of update (see update_extra_args)
+    bfloat16: bool = True  # bfloat16 params are supported
+    family: str = ""  # module of the alias, e.g. "_optimizers.adam"
+
+    def make(self, learning_rate: Any = None, **hyperparams: Any) -> jos.GradientTransformation:
+        """The optimizer: ``learning_rate`` defaults to the row's; hyperparameters override."""
+        lr = self.learning_rate if learning_rate is None else learning_rate
+        return self.alias(lr, **{**self.options, **hyperparams})
+
+    def make_optax(self, learning_rate: Any = None) -> Any:
+        """optax's counterpart with the same options (test oracle only)."""
+        assert self.optax is not None, f"{self.name} has no optax counterpart"
+        return self.optax(self.learning_rate if learning_rate is None else learning_rate)
+
+    def __repr__(self) -> str:  # short test ids in pytest output
+        return self.name
+
+
+def _is_numeric_default(value: Any) -> bool:
+    return isinstance(value, float) and not isinstance(value, bool)
+
+
+def numeric_arguments(alias: Callable[..., Any]) -> dict[str, float]:
+    """The alias's arguments with a float default (traceable hyperparameters), in order."""
+    return {p.name: p.default for p in inspect.signature(alias).parameters.values()
+            if _is_numeric_default(p.default)}
+
+
+def _optax_counterpart(alias: Callable[..., Any], options: Mapping[str, Any]):
+    for namespace in (optax, optax.contrib):
+        fn = getattr(namespace, alias.__name__, None)
+        if fn is not None:
+            return lambda lr: fn(lr, **options)
+    return None
+
+
+_SAME = object()
+
+
+def row(alias: Callable[..., jos.GradientTransformation], learning_rate: float, *,
+        name: str | None = None, options: Mapping[str, Any] | None = None,
+        second: Mapping[str, float] | None = None, optax: Any = _SAME,
+        needs_params: bool = False, decays_by_default: bool = False,
+        extra_args: tuple[str, ...] = (), bfloat16: bool = True) -> Entry:
+    """A registry row; see the module docstring."""
+    options = dict(options or {})
+    second = {**SECOND_VALUE, **(second or {})}
+    values = {**numeric_arguments(alias),
+              **{k: v for k, v in options.items() if _is_numeric_default(v)}}
+    missing = sorted(set(values) - set(second))
+    if missing:
+        raise KeyError(f"no second value for {missing} of {alias.__name__}: add them to "
+                       "SECOND_VALUE or pass second={...}")
+    return Entry(
+        name=name or alias.__name__, alias=alias, learning_rate=learning_rate, options=options,
+        hyperparams={k: (v, second[k]) for k, v in values.items()},
+        optax=_optax_counterpart(alias, options) if optax is _SAME else optax,
+        needs_params=needs_params, decays_by_default=decays_by_default,
+        extra_args=tuple(extra_args), bfloat16=bfloat16,
+        family=alias.__module__.removeprefix("jaxopt_scratch."))
+
+
+REGISTRY: tuple[Entry, ...] = (
+    # _optimizers.basic
+    row(jos.sgd, 0.1),
+    row(jos.sgd, 0.05, name="sgd_momentum", options={"momentum": 0.9}),
+    row(jos.sgd, 0.05, name="sgd_nesterov", options={"momentum": 0.9, "nesterov": True}),
+    row(jos.rmsprop, 0.1),
+    row(jos.rmsprop, 0.02, name="rmsprop_centered", options={"centered": True, "momentum": 0.5},
+        second={"momentum": 0.9}),
+    row(jos.adagrad, 1.0),
+    # _optimizers.adam
+    row(jos.adam, 0.1),
+    row(jos.adamw, 0.1, needs_params=True, decays_by_default=True),
+    row(jos.nadam, 0.1),
+    row(jos.nadamw, 0.1, needs_params=True, decays_by_default=True),
+    row(jos.amsgrad, 0.1),
+    row(jos.adamax, 0.1),
+    row(jos.adamaxw, 0.1, needs_params=True, decays_by_default=True),
+    row(jos.lion, 0.1, needs_params=True, decays_by_default=True),
+    # _optimizers.layerwise
+    row(jos.lamb, 0.05, needs_params=True),
+    row(jos.lars, 5.0, needs_params=True),  # trust_coefficient 0.001 makes the raw step tiny
+    # _contrib (jos.contrib): append rows here.
+)
+
+BY_NAME: dict[str, Entry] = {e.name: e for e in REGISTRY}
+assert len(BY_NAME) == len(REGISTRY), "duplicate registry names"
+
+
+def public_aliases() -> list[str]:
+    """Every public optimizer alias: ``jos`` / ``jos.contrib`` functions of :data:`ALIAS_MODULES`."""
+    found = []
+    for prefix, namespace in (("", jos), ("contrib.", jos.contrib)):
+        for n in namespace.__all__:
+            fn = getattr(namespace, n)
+            if inspect.isfunction(fn) and fn.__module__.startswith(ALIAS_MODULES):
+                found.append(prefix + n)
+    return sorted(found)
+
+
+def alias_name(entry: Entry) -> str:
+    """``"adam"`` or ``"contrib.muon"``: how :func:`public_aliases` names the entry's alias."""
+    prefix = "contrib." if entry.family.startswith("_contrib") else ""
+    return prefix + entry.alias.__name__
+
+
+def named(entries=None, where: Callable[[Entry], bool] | None = None) -> list[tuple[str, str]]:
+    """``(testcase_name, name)`` pairs for ``parameterized.named_parameters``."""
+    entries = REGISTRY if entries is None else [BY_NAME[n] if isinstance(n, str) else n
+                                                for n in entries]
+    return [(e.name, e.name) for e in entries if where is None or where(e)]
+
+
+def hyperparameter_cases() -> list[tuple[str, str, str]]:
+    """``(testcase_name, entry name, hyperparameter)`` for the traced-hyperparameter harness.
+
+    ``learning_rate`` first, then every numeric hyperparameter of the row.
+    """
+    return [(f"{e.name}_{hp}", e.name, hp)
+            for e in REGISTRY for hp in ("learning_rate", *e.hyperparams)]
+
+
+def update_extra_args(entry: Entry, params: Any, loss_fn: Callable[[Any], Any]) -> dict:
+    """The extra keyword arguments ``entry``'s update needs at ``params`` (empty for most)."""
+    available = {"value": lambda: loss_fn(params), "grad": lambda: jax.grad(loss_fn)(params),
+                 "value_fn": lambda: loss_fn}
+    return {k: available[k]() for k in entry.extra_args}
