@@ -52,6 +52,12 @@ def check_interval(
         )
 
 
+def check_callable(name: str, value: Any, what: str) -> None:
+    """Raises ``TypeError`` naming ``name`` unless ``value`` is callable; ``what`` says what it must be."""
+    if not callable(value):
+        raise TypeError(f"`{name}` must be {what}, got {value!r}.")
+
+
 def check_decay(name: str, value: Any) -> None:
     """A decay rate: ``[0, 1)``."""
     check_interval(

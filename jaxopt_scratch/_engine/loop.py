@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import checks as _checks
+from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import update as _update
 
 LossFn = Callable[..., jax.Array]
@@ -36,8 +38,8 @@ def batch_mode(batches: Any, sample_fn: SampleFn | None) -> str:
             "Give either `batches` (an array with a leading steps axis) or `sample_fn` "
             "(a function of a PRNG key returning a batch), not both."
         )
-    if sample_fn is not None and not callable(sample_fn):
-        raise TypeError(f"`sample_fn` must be a function of a PRNG key, got {sample_fn!r}.")
+    if sample_fn is not None:
+        _checks.check_callable("sample_fn", sample_fn, "a function of a PRNG key")
     return "batches" if batches is not None else ("sample" if sample_fn is not None else "full")
 
 
@@ -60,6 +62,16 @@ def check_count(name: str, value: Any, minimum: int) -> int:
             f"got {value!r}."
         )
     return value
+
+
+def check_data(loss_fn: Any, num_steps: Any, batches: Any, sample_fn: Any) -> str:
+    """The checks :func:`run` and :func:`sweep` share; returns the :func:`batch_mode`."""
+    _checks.check_callable("loss_fn", loss_fn, "a function of the params")
+    check_count("num_steps", num_steps, 0)
+    mode = batch_mode(batches, sample_fn)
+    if mode == "batches":
+        check_steps_axis(batches, num_steps)
+    return mode
 
 
 def call_loss(loss_fn: LossFn, params: Any, batch: Any, mode: str) -> jax.Array:
@@ -204,17 +216,8 @@ def run(
         >>> print(result.params, result.final_loss)
         [0.176 0.132] 0.0484
     """
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise TypeError(
-            f"`optimizer` must be a gradient transformation with `init` and `update` "
-            f"(for example `jos.adam(1e-3)`), got {optimizer!r}."
-        )
-    if not callable(loss_fn):
-        raise TypeError(f"`loss_fn` must be a function of the params, got {loss_fn!r}.")
-    check_count("num_steps", num_steps, 0)
-    mode = batch_mode(batches, sample_fn)
-    if mode == "batches":
-        check_steps_axis(batches, num_steps)
+    _combine.check_transform(optimizer, "`optimizer`", example="jos.adam(1e-3)")
+    mode = check_data(loss_fn, num_steps, batches, sample_fn)
     if record_every is None:
         record_every = max(num_steps, 1)
     check_count("record_every", record_every, 1)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._engine import loop as _loop
 from jaxopt_scratch._engine import progress as _progress
 
@@ -193,6 +194,110 @@ def _pad_rows(tree: Any, size: int) -> Any:
     return jax.tree.map(lambda x: np.concatenate([x, np.repeat(x[-1:], size - len(x), 0)]), tree)
 
 
+def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn):
+    """Step 1: checks the arguments; returns the configuration table, the seeds and the data mode."""
+    _checks.check_callable(
+        "make_optimizer", make_optimizer,
+        "a function of the hyperparameters returning a gradient transformation "
+        "(for example `jos.adam`)",
+    )
+    table = _table(hyperparams, mode)
+    seed_list = _seeds(seeds)
+    return table, seed_list, _loop.check_data(loss_fn, num_steps, batches, sample_fn)
+
+
+class _Plan(NamedTuple):
+    """How the runs are cut: groups of runs (memory, devices) and chunks of steps (progress)."""
+
+    num_runs: int  # configurations times seeds
+    group: int  # runs per compiled call: a multiple of the device count
+    num_groups: int  # the last group is padded with copies of the last run
+    chunk: int  # steps per compiled call
+    num_chunks: int
+    stop: int | None  # num_steps when the last chunk is padded (its extra steps are no-ops)
+
+
+def _plan(num_runs: int, num_steps: int, max_batch: Any, chunk_steps: Any,
+          num_devices: int) -> _Plan:
+    """Step 2: plans the groups of runs and the chunks of steps."""
+    group = num_runs if max_batch is None else min(_loop.check_count("max_batch", max_batch, 1),
+                                                   num_runs)
+    group = math.ceil(group / num_devices) * num_devices
+    chunk = _loop.check_count("chunk_steps", chunk_steps, 1) if chunk_steps is not None else (
+        max(1, math.ceil(num_steps / 20)))
+    chunk = min(chunk, max(num_steps, 1))
+    num_chunks = math.ceil(num_steps / chunk)
+    stop = num_steps if num_chunks * chunk != num_steps else None
+    return _Plan(num_runs, group, math.ceil(num_runs / group), chunk, num_chunks, stop)
+
+
+class _Placement(NamedTuple):
+    """Where arrays go: ``put(tree, split)`` shards along the runs, ``put(tree, same)`` replicates."""
+
+    put: Callable[[Any, Any], Any]
+    split: Any  # a NamedSharding along the runs axis, or None on one device
+    same: Any  # a replicated NamedSharding, or None on one device
+
+    @classmethod
+    def over(cls, devices: Sequence[jax.Device]) -> _Placement:
+        if len(devices) > 1:
+            mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+            return cls(jax.device_put,
+                       jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")),
+                       jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+        return cls(lambda tree, sharding: tree, None, None)  # one device: leave it to jit
+
+
+class _Task(NamedTuple):
+    """What every group of runs trains (the same for all groups)."""
+
+    make_optimizer: Callable[..., _base.GradientTransformation]
+    loss_fn: _loop.LossFn
+    sample_fn: _loop.SampleFn | None
+    mode: str  # the data mode: "full", "batches" or "sample"
+    num_steps: int
+    init_fn: Callable[[jax.Array], Any] | None  # `init_params` if it is a function of a key
+    shared_params: Any  # `init_params` if it is a pytree (shared by every run), else None
+    batches: Any
+    eval_batch: Any
+
+
+def _run_group(task: _Task, plan: _Plan, hp: dict[str, jax.Array], seeds: jax.Array,
+               bar: _progress.Progress) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Step 3: trains one group of runs chunk by chunk; returns ``(losses, final losses, params)``."""
+    params, state, data_key = _init_program(
+        task.make_optimizer, task.init_fn, hp, seeds, task.shared_params)
+    chunks = []
+    for c in range(plan.num_chunks):
+        params, state, chunk_losses = _chunk_program(
+            task.make_optimizer, task.loss_fn, task.sample_fn, task.mode, plan.chunk, plan.stop,
+            hp, params, state, data_key, np.int32(c * plan.chunk), task.batches,
+        )
+        chunks.append(np.asarray(chunk_losses))  # waits for the chunk: the bar is honest
+        bar.update(min(plan.chunk, task.num_steps - c * plan.chunk))
+    losses = np.concatenate(chunks, axis=1) if chunks else np.zeros((plan.group, 0))
+    finals = np.asarray(_final_program(task.loss_fn, params, task.eval_batch))
+    return losses, finals, jax.tree.map(np.asarray, params)
+
+
+def _collect(outputs: list[tuple[np.ndarray, np.ndarray, Any]], run_hp: dict[str, np.ndarray],
+             run_seeds: np.ndarray, num_configs: int, num_seeds: int,
+             num_steps: int) -> SweepResult:
+    """Step 4: joins the groups, drops the padding and flags the diverged runs."""
+    num_runs = num_configs * num_seeds
+    losses, finals, params = zip(*outputs)
+    all_losses = np.concatenate(losses)[:num_runs, :num_steps]
+    final_losses = np.concatenate(finals)[:num_runs]
+    final_params = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_runs], *params)
+    finite = np.isfinite(all_losses).all(axis=1) & np.isfinite(final_losses)
+    for leaf in jax.tree.leaves(final_params):
+        finite &= np.isfinite(leaf.reshape(num_runs, -1)).all(axis=1)
+    return SweepResult(
+        hyperparams={**run_hp, "seed": run_seeds}, losses=all_losses, final_losses=final_losses,
+        params=final_params, diverged=~finite, num_configs=num_configs, num_seeds=num_seeds,
+    )
+
+
 def sweep(
     make_optimizer: Callable[..., _base.GradientTransformation],
     hyperparams: Mapping[str, Sequence[float] | np.ndarray],
@@ -260,86 +365,32 @@ def sweep(
         >>> print(result.diverged)    # lr 2 multiplies x and y by 1 - 2 * 2 = -3 per step
         [False False  True]
     """
-    if not callable(make_optimizer):
-        raise TypeError(
-            f"`make_optimizer` must be a function of the hyperparameters returning a "
-            f"gradient transformation (for example `jos.adam`), got {make_optimizer!r}."
-        )
-    table = _table(hyperparams, mode)
+    table, seed_list, batch_mode = _validate(
+        make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn)
     num_configs = len(next(iter(table.values()))) if table else 1
-    seed_list = _seeds(seeds)
-    _loop.check_count("num_steps", num_steps, 0)
-    batch_mode = _loop.batch_mode(batches, sample_fn)
-    if batch_mode == "batches":
-        _loop.check_steps_axis(batches, num_steps)
-    devices = list(jax.local_devices() if devices is None else devices)
-    num_seeds, num_runs = len(seed_list), num_configs * len(seed_list)
+    num_seeds = len(seed_list)
     run_hp = {n: np.repeat(v, num_seeds) for n, v in table.items()}
     run_seeds = np.tile(seed_list, num_configs)
-
-    group = num_runs if max_batch is None else min(_loop.check_count("max_batch", max_batch, 1),
-                                                   num_runs)
-    group = math.ceil(group / len(devices)) * len(devices)
-    num_groups = math.ceil(num_runs / group)
-    chunk = _loop.check_count("chunk_steps", chunk_steps, 1) if chunk_steps is not None else (
-        max(1, math.ceil(num_steps / 20)))
-    chunk = min(chunk, max(num_steps, 1))
-    num_chunks = math.ceil(num_steps / chunk)
-    stop = num_steps if num_chunks * chunk != num_steps else None
+    devices = list(jax.local_devices() if devices is None else devices)
+    plan = _plan(num_configs * num_seeds, num_steps, max_batch, chunk_steps, len(devices))
+    placement = _Placement.over(devices)
     init_fn = init_params if callable(init_params) else None
     shared_params = None if init_fn is not None else init_params
+    task = _Task(make_optimizer, loss_fn, sample_fn, batch_mode, num_steps, init_fn,
+                 *placement.put((shared_params, batches, eval_batch), placement.same))
 
-    if len(devices) > 1:
-        mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
-        split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
-        same = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-        place = jax.device_put
-    else:
-        split = same = None
-
-        def place(tree, sharding):
-            del sharding  # one device: leave placement to jit
-            return tree
-
-    hp_padded = _pad_rows(run_hp, num_groups * group)
-    seeds_padded = _pad_rows(run_seeds, num_groups * group)
-    shared_params, batches, eval_batch = place((shared_params, batches, eval_batch), same)
-
-    losses, finals, params_out = [], [], []
+    hp_padded = _pad_rows(run_hp, plan.num_groups * plan.group)
+    seeds_padded = _pad_rows(run_seeds, plan.num_groups * plan.group)
+    outputs = []
     label = progress if isinstance(progress, str) else "sweep"
-    bar = _progress.Progress(num_groups * num_steps, label, bool(progress))
+    bar = _progress.Progress(plan.num_groups * num_steps, label, bool(progress))
     try:
-        for g in range(num_groups):
-            rows = slice(g * group, (g + 1) * group)
-            hp = place({n: jnp.asarray(v[rows]) for n, v in hp_padded.items()}, split)
-            params, state, data_key = _init_program(
-                make_optimizer, init_fn, hp, place(jnp.asarray(seeds_padded[rows]), split),
-                shared_params,
-            )
-            chunks = []
-            for c in range(num_chunks):
-                params, state, chunk_losses = _chunk_program(
-                    make_optimizer, loss_fn, sample_fn, batch_mode, chunk, stop,
-                    hp, params, state, data_key, np.int32(c * chunk), batches,
-                )
-                chunks.append(np.asarray(chunk_losses))  # waits for the chunk: the bar is honest
-                bar.update(min(chunk, num_steps - c * chunk))
-            losses.append(np.concatenate(chunks, axis=1) if chunks else np.zeros((group, 0)))
-            finals.append(np.asarray(_final_program(loss_fn, params, eval_batch)))
-            params_out.append(jax.tree.map(np.asarray, params))
+        for g in range(plan.num_groups):
+            rows = slice(g * plan.group, (g + 1) * plan.group)
+            hp = placement.put({n: jnp.asarray(v[rows]) for n, v in hp_padded.items()},
+                               placement.split)
+            group_seeds = placement.put(jnp.asarray(seeds_padded[rows]), placement.split)
+            outputs.append(_run_group(task, plan, hp, group_seeds, bar))
     finally:
         bar.close()
-
-    all_losses = np.concatenate(losses)[:num_runs, :num_steps]
-    final_losses = np.concatenate(finals)[:num_runs]
-    final_params = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_runs], *params_out)
-    finite = np.isfinite(all_losses).all(axis=1) & np.isfinite(final_losses)
-    for leaf in jax.tree.leaves(final_params):
-        finite &= np.isfinite(leaf.reshape(num_runs, -1)).all(axis=1)
-    table_out = {n: v for n, v in run_hp.items()}
-    table_out["seed"] = run_seeds
-    return SweepResult(
-        hyperparams=table_out, losses=all_losses, final_losses=final_losses,
-        params=final_params, diverged=~finite, num_configs=num_configs, num_seeds=num_seeds,
-    )
-
+    return _collect(outputs, run_hp, run_seeds, num_configs, num_seeds, num_steps)
