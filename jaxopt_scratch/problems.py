@@ -10,7 +10,7 @@ Examples:
     >>> import jaxopt_scratch as jos
     >>> bowl = jos.problems.get("bowl")
     >>> print(bowl.description)
-    x^2 + y^2 from (4, 3): seed 003's bowl (P1)
+    x^2 + y^2 from (4, 3): tutorial 3's bowl (docs/tutorial_claims.rst, P1)
 """
 
 from jaxopt_scratch._engine.problems.registry import Problem as Problem

@@ -172,8 +172,8 @@ def run(
         \theta_{t+1} = \theta_t + u_t
 
     for :math:`t = 0, \dots, T-1`. ``losses[t]`` is :math:`\ell_t`, the loss at
-    the params the update *starts* from (the "loss at epoch t+1" the seeds
-    print), computed in the same pass as the gradient.
+    the params the update *starts* from (the "loss at epoch t+1" the tutorials
+    of ``docs/tutorial_claims.rst`` print), computed in the same pass as the gradient.
 
     The data :math:`B_t` is one of:
 
@@ -209,7 +209,7 @@ def run(
 
     Examples:
         >>> import jaxopt_scratch as jos
-        >>> bowl = jos.problems.get("bowl")                  # seed 003: x^2 + y^2 from (4, 3)
+        >>> bowl = jos.problems.get("bowl")  # x^2 + y^2 from (4, 3), docs/tutorial_claims.rst P1
         >>> result = jos.run(jos.sgd(0.1), bowl.loss_fn, bowl.init_params(), 14)
         >>> print(result.losses[:3], result.trajectory[1])   # (4, 3) * 0.8 after one step
         [25.   16.   10.24] [3.2 2.4]

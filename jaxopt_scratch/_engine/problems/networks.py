@@ -1,5 +1,6 @@
-r"""Problems with data: seed 002's line fit, seed 000's XOR networks and a synthetic MLP task.
+r"""Problems with data: tutorial 2's line fit, tutorial 0's XOR networks and a synthetic MLP task.
 
+The tutorials' problems (P6, P9) are described in ``docs/tutorial_claims.rst``.
 Registered into the table of ``registry.py``; use them through
 ``jos.problems.get(name)``. Each ``loss_fn(params, batch=None)`` evaluates the
 whole data set when ``batch`` is ``None`` and the given ``(inputs, targets)``
@@ -21,7 +22,9 @@ from jaxopt_scratch._engine.problems.registry import Problem, as_float, register
 
 @register("linear_regression")
 def linear_regression() -> Problem:
-    r"""Seed 002's line fit: :math:`\mathrm{mean}((wX + b - y)^2)`, ``y = 2X + 1``, X = 1..5 (P6).
+    r"""Tutorial 2's line fit: :math:`\mathrm{mean}((wX + b - y)^2)`, ``y = 2X + 1``, X = 1..5.
+
+    Problem P6 of ``docs/tutorial_claims.rst``.
 
     The params are ``{"w": w, "b": b}``, two scalars starting at 0; the minimum
     is ``w = 2, b = 1`` with loss 0.
@@ -34,12 +37,13 @@ def linear_regression() -> Problem:
         return jnp.mean((params["w"] * x + params["b"] - y) ** 2)
 
     def init_params(key=None):
-        del key  # seed 002 starts from zero
+        del key  # tutorial 2 starts from zero
         return {"w": as_float(0.0), "b": as_float(0.0)}
 
     return Problem(
         name="linear_regression",
-        description="mean((w x + b - y)^2), y = 2x + 1, x = 1..5, from w = b = 0: seed 002 (P6)",
+        description=("mean((w x + b - y)^2), y = 2x + 1, x = 1..5, from w = b = 0: tutorial 2 "
+                     "(docs/tutorial_claims.rst, P6)"),
         loss_fn=loss_fn, init_params=init_params, minima=({"w": 2.0, "b": 1.0},), min_loss=0.0,
         num_steps=200, target_loss=1e-2,
     )
@@ -50,7 +54,7 @@ _XOR_TARGETS = ((0.0,), (1.0,), (1.0,), (0.0,))
 
 
 def _xor(name: str, hidden: int, activation: str, loss: str, numpy_seed: int) -> Problem:
-    """A 2-``hidden``-1 network on XOR, as REFERENCE.md P9 specifies the setups.
+    """A 2-``hidden``-1 network on XOR, set up as P9 of ``docs/tutorial_claims.rst``.
 
     ``init_params()`` is P9's NumPy-seeded initialisation; ``init_params(key)``
     draws a fresh standard-normal one of the same shapes (for sweeps over seeds).
@@ -96,7 +100,7 @@ def _xor(name: str, hidden: int, activation: str, loss: str, numpy_seed: int) ->
     return Problem(
         name=name,
         description=(f"XOR, 2-{hidden}-1 {activation} net, {loss_name}, NumPy seed {numpy_seed} "
-                     f"(P9 setup {name[-1].upper()})"),
+                     f"(docs/tutorial_claims.rst, P9 setup {name[-1].upper()})"),
         loss_fn=loss_fn, init_params=init_params, min_loss=0.0, num_steps=3000,
         target_loss=1e-2 if loss == "mse" else 5e-2, accuracy_fn=accuracy_fn,
     )

@@ -1,5 +1,6 @@
 r"""Deterministic test surfaces: the tutorials' bowls and ravines and the classic 2-D functions.
 
+The tutorials' problems (P1-P5, P7, P8) are described in ``docs/tutorial_claims.rst``.
 Each factory registers itself in :mod:`registry` under its name; the parameters
 are one point of the plane (or a scalar) and there is no data.
 """
@@ -58,9 +59,9 @@ def _surface(
 
 @register("bowl")
 def bowl() -> Problem:
-    """Seed 003's bowl :math:`x^2 + y^2` from (4, 3) (REFERENCE.md P1)."""
+    """Tutorial 3's bowl :math:`x^2 + y^2` from (4, 3) (``docs/tutorial_claims.rst``, P1)."""
     return _surface(
-        "bowl", "x^2 + y^2 from (4, 3): seed 003's bowl (P1)",
+        "bowl", "x^2 + y^2 from (4, 3): tutorial 3's bowl (docs/tutorial_claims.rst, P1)",
         lambda p: p[0] ** 2 + p[1] ** 2, (4.0, 3.0),
         minima=((0.0, 0.0),), min_loss=0.0, bounds=((-5.0, 5.0), (-4.0, 4.0)),
         num_steps=15, target_loss=1e-2,
@@ -69,9 +70,10 @@ def bowl() -> Problem:
 
 @register("ravine")
 def ravine() -> Problem:
-    """Seed 003's ravine :math:`50x^2 + y^2` from (1, 8) (P2, P3)."""
+    """Tutorial 3's ravine :math:`50x^2 + y^2` from (1, 8) (``docs/tutorial_claims.rst``, P2, P3)."""
     return _surface(
-        "ravine", "50 x^2 + y^2 from (1, 8): seed 003's ravine (P2, P3)",
+        "ravine",
+        "50 x^2 + y^2 from (1, 8): tutorial 3's ravine (docs/tutorial_claims.rst, P2, P3)",
         lambda p: 50 * p[0] ** 2 + p[1] ** 2, (1.0, 8.0),
         minima=((0.0, 0.0),), min_loss=0.0, bounds=((-1.5, 1.5), (-4.0, 9.0)),
         num_steps=30, target_loss=1e-1,
@@ -80,9 +82,13 @@ def ravine() -> Problem:
 
 @register("elongated")
 def elongated() -> Problem:
-    """Seed 001's elongated quadratic :math:`x^2 + 10y^2` from (1.5, 1.5) (P7)."""
+    """Tutorial 1's elongated quadratic :math:`x^2 + 10y^2` from (1.5, 1.5).
+
+    Problem P7 of ``docs/tutorial_claims.rst``.
+    """
     return _surface(
-        "elongated", "x^2 + 10 y^2 from (1.5, 1.5): seed 001's steep valley (P7)",
+        "elongated",
+        "x^2 + 10 y^2 from (1.5, 1.5): tutorial 1's steep valley (docs/tutorial_claims.rst, P7)",
         lambda p: p[0] ** 2 + 10 * p[1] ** 2, (1.5, 1.5),
         minima=((0.0, 0.0),), min_loss=0.0, bounds=((-2.0, 2.0), (-2.0, 2.0)),
         num_steps=100, target_loss=1e-3,
@@ -91,9 +97,14 @@ def elongated() -> Problem:
 
 @register("ill_conditioned")
 def ill_conditioned() -> Problem:
-    """Seed 004's ill-conditioned quadratic :math:`0.1x^2 + 5y^2` from (9, -3) (P8)."""
+    """Tutorial 4's ill-conditioned quadratic :math:`0.1x^2 + 5y^2` from (9, -3).
+
+    Problem P8 of ``docs/tutorial_claims.rst``.
+    """
     return _surface(
-        "ill_conditioned", "0.1 x^2 + 5 y^2 from (9, -3): seed 004's ill-conditioned bowl (P8)",
+        "ill_conditioned",
+        "0.1 x^2 + 5 y^2 from (9, -3): tutorial 4's ill-conditioned bowl "
+        "(docs/tutorial_claims.rst, P8)",
         lambda p: 0.1 * p[0] ** 2 + 5 * p[1] ** 2, (9.0, -3.0),
         minima=((0.0, 0.0),), min_loss=0.0, bounds=((-10.0, 10.0), (-4.0, 4.0)),
         num_steps=100, target_loss=1e-2,
@@ -111,7 +122,7 @@ def _beale_like_loss(p: jax.Array) -> jax.Array:
 
 
 def _beale_like_grad(p: jax.Array) -> jax.Array:
-    # The seed's hand-derived gradient: d/dx = 2a(y - 1) + 2b(y^2 - 1), d/dy = 2ax + 4bxy.
+    # Tutorial 3's hand-derived gradient: d/dx = 2a(y - 1) + 2b(y^2 - 1), d/dy = 2ax + 4bxy.
     x, y = p[0], p[1]
     a, b = _beale_residuals(p)
     return jnp.stack([2 * a * (y - 1) + 2 * b * (y**2 - 1), 2 * a * x + 4 * b * x * y])
@@ -119,15 +130,16 @@ def _beale_like_grad(p: jax.Array) -> jax.Array:
 
 @register("beale_like")
 def beale_like() -> Problem:
-    """Seed 003's two-term "Beale-like" surface from (0.5, 3.5) (P4).
+    """Tutorial 3's two-term "Beale-like" surface from (0.5, 3.5) (``docs/tutorial_claims.rst``, P4).
 
     The only zero is (3, 0.5), but every descent method started at (0.5, 3.5)
     moves away from it into the valley at negative ``x`` (the first gradient is
-    (+190.9, +57.9)); the seed clips gradients to [-10, 10] on this problem.
+    (+190.9, +57.9)); tutorial 3 clips gradients to [-10, 10] on this problem.
     """
     return _surface(
         "beale_like",
-        "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 from (0.5, 3.5): seed 003's showdown (P4)",
+        "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 from (0.5, 3.5): tutorial 3's showdown "
+        "(docs/tutorial_claims.rst, P4)",
         _beale_like_loss, (0.5, 3.5),
         minima=((3.0, 0.5),), min_loss=0.0, bounds=((-1.5, 3.5), (0.0, 4.0)),
         num_steps=200, target_loss=1.0, grad_fn=_beale_like_grad,
@@ -191,8 +203,9 @@ def saddle() -> Problem:
 
 @register("theta_squared")
 def theta_squared() -> Problem:
-    """Seed 002's scalar :math:`\\theta^2` from 5 (P5)."""
+    """Tutorial 2's scalar :math:`\\theta^2` from 5 (``docs/tutorial_claims.rst``, P5)."""
     return _surface(
-        "theta_squared", "theta^2 from 5: seed 002's one-parameter Adam demo (P5)",
+        "theta_squared",
+        "theta^2 from 5: tutorial 2's one-parameter Adam demo (docs/tutorial_claims.rst, P5)",
         lambda p: p**2, 5.0, minima=(0.0,), min_loss=0.0, num_steps=1000, target_loss=1e-3,
     )
