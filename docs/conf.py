@@ -75,10 +75,14 @@ def api_rst() -> str:
     """
     groups: dict[str, dict[str, list[str]]] = {}
     submodules = []
+    type_aliases = []
     for name in jos.__all__:
         obj = getattr(jos, name)
         if inspect.ismodule(obj):
             submodules.append(name)
+            continue
+        if not getattr(obj, "__module__", "").startswith("jaxopt_scratch."):
+            type_aliases.append(name)  # Params = Any, Schedule = Callable[...], ...
             continue
         layer = obj.__module__.split(".")[1]
         groups.setdefault(layer, {}).setdefault(obj.__module__, []).append(name)
@@ -98,6 +102,11 @@ def api_rst() -> str:
             lines += [title, "~" * len(title), ""]
             for name in groups[layer][module]:
                 lines += _entry(name)
+    if type_aliases:
+        heading = "Type aliases"
+        lines += [heading, "-" * len(heading), ""]
+        for name in type_aliases:
+            lines += [f".. py:data:: {name}", "", f"   Type alias for ``{getattr(jos, name)!r}``.", ""]
     heading = "Public submodules"
     lines += [heading, "-" * len(heading), ""]
     for name in submodules:

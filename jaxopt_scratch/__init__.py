@@ -12,9 +12,22 @@ from importlib.metadata import PackageNotFoundError, version
 # --- Layer 0, the contract (_core) ---
 from jaxopt_scratch._core.base import EmptyState as EmptyState
 from jaxopt_scratch._core.base import GradientTransformation as GradientTransformation
+from jaxopt_scratch._core.base import GradientTransformationExtraArgs as GradientTransformationExtraArgs
+from jaxopt_scratch._core.base import OptState as OptState
+from jaxopt_scratch._core.base import Params as Params
+from jaxopt_scratch._core.base import ScalarOrSchedule as ScalarOrSchedule
+from jaxopt_scratch._core.base import Schedule as Schedule
+from jaxopt_scratch._core.base import TransformInitFn as TransformInitFn
+from jaxopt_scratch._core.base import TransformUpdateExtraArgsFn as TransformUpdateExtraArgsFn
+from jaxopt_scratch._core.base import TransformUpdateFn as TransformUpdateFn
+from jaxopt_scratch._core.base import Updates as Updates
 from jaxopt_scratch._core.base import identity as identity
+from jaxopt_scratch._core.base import init_empty_state as init_empty_state
 from jaxopt_scratch._core.base import set_to_zero as set_to_zero
 from jaxopt_scratch._core.base import stateless as stateless
+from jaxopt_scratch._core.base import stateless_with_tree_map as stateless_with_tree_map
+from jaxopt_scratch._core.base import with_extra_args_support as with_extra_args_support
+from jaxopt_scratch._core.combine import MaskOrFn as MaskOrFn
 from jaxopt_scratch._core.combine import MaskedNode as MaskedNode
 from jaxopt_scratch._core.combine import MaskedState as MaskedState
 from jaxopt_scratch._core.combine import chain as chain
@@ -124,14 +137,19 @@ __all__ = [
     "EmptyState",
     "FlattenState",
     "GradientTransformation",
+    "GradientTransformationExtraArgs",
     "InjectHyperparamsState",
     "JoinTransformsState",
+    "MaskOrFn",
     "MaskedNode",
     "MaskedState",
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
+    "OptState",
+    "Params",
     "RunResult",
+    "ScalarOrSchedule",
     "ScaleByAdamState",
     "ScaleByAmsgradState",
     "ScaleByLionState",
@@ -139,8 +157,13 @@ __all__ = [
     "ScaleByRssState",
     "ScaleByScheduleState",
     "ScaleByStddevState",
+    "Schedule",
     "SweepResult",
     "TraceState",
+    "TransformInitFn",
+    "TransformUpdateExtraArgsFn",
+    "TransformUpdateFn",
+    "Updates",
     "adagrad",
     "adam",
     "adamax",
@@ -165,6 +188,7 @@ __all__ = [
     "flatten",
     "freeze",
     "identity",
+    "init_empty_state",
     "inject_hyperparams",
     "join_schedules",
     "join_transforms",
@@ -200,6 +224,7 @@ __all__ = [
     "sgd",
     "sgdr_schedule",
     "stateless",
+    "stateless_with_tree_map",
     "sweep",
     "trace",
     "transforms",
@@ -207,4 +232,5 @@ __all__ = [
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",
+    "with_extra_args_support",
 ]

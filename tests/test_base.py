@@ -138,3 +138,73 @@ class CallUpdateTest(chex.TestCase):
         out, _ = _base.call_update(jos.GradientTransformation(None, without_kwargs), g, (), None,
                                    {"value": 1})
         np.testing.assert_array_equal(out, g)
+
+
+def _needs_loss(updates, state, params=None, *, loss, **extra_args):
+    del params, extra_args
+    return jax.tree.map(lambda u: u * loss, updates), state
+
+
+class ExtraArgsTest(chex.TestCase):
+    """``GradientTransformationExtraArgs`` and ``with_extra_args_support`` (issue 12, item 3)."""
+
+    def test_chains_are_extra_args_transforms_and_forward_required_keywords(self):
+        needs_loss = jos.GradientTransformationExtraArgs(jos.init_empty_state, _needs_loss)
+        g = {"w": jnp.array([1.0, -2.0])}
+        for tx, factor in ((jos.chain(jos.scale(2.0), needs_loss), 6.0),
+                           (jos.named_chain(("s", jos.scale(2.0)), ("l", needs_loss)), 6.0),
+                           (jos.masked(needs_loss, {"w": True}), 3.0)):
+            self.assertIsInstance(tx, jos.GradientTransformationExtraArgs)
+            self.assertIsInstance(tx, jos.GradientTransformation)
+            u, _ = tx.update(g, tx.init(g), loss=3.0, ignored="hi")
+            np.testing.assert_allclose(u["w"], factor * g["w"])
+            with pytest.raises(TypeError, match="loss"):  # a required extra arg stays required
+                tx.update(g, tx.init(g))
+
+    def test_keyword_only_update_without_var_kwargs_gets_them_when_declared_extra_args(self):
+        # optax passes every extra arg to a GradientTransformationExtraArgs, even when its
+        # update declares only some of them; a plain transform gets none.
+        def only_loss(updates, state, params=None, *, loss):
+            return jax.tree.map(lambda u: u * loss, updates), state
+
+        extra = jos.GradientTransformationExtraArgs(jos.init_empty_state, only_loss)
+        u, _ = jos.chain(extra).update(jnp.ones(1), (jos.EmptyState(),), loss=2.0)
+        np.testing.assert_allclose(u, [2.0])
+        plain = jos.GradientTransformation(jos.init_empty_state, lambda u, s, p=None: (u, s))
+        u, _ = jos.chain(plain).update(jnp.ones(1), (jos.EmptyState(),), loss=2.0)
+        np.testing.assert_allclose(u, [1.0])
+
+    def test_optax_extra_args_transforms_are_recognised_by_class(self):
+        extra = optax.GradientTransformationExtraArgs(optax.init_empty_state, _needs_loss)
+        self.assertTrue(_base.supports_extra_args(extra))
+        u, _ = jos.chain(extra).update(jnp.ones(1), (optax.EmptyState(),), loss=4.0)
+        np.testing.assert_allclose(u, [4.0])
+
+    def test_with_extra_args_support(self):
+        plain = optax.GradientTransformation(optax.init_empty_state, lambda u, s, p=None: (u, s))
+        wrapped = jos.with_extra_args_support(plain)
+        self.assertIsInstance(wrapped, jos.GradientTransformationExtraArgs)
+        np.testing.assert_allclose(wrapped.update(jnp.ones(1), jos.EmptyState(), value=1.0)[0], 1)
+        chained = jos.chain(jos.scale(1.0))
+        self.assertIs(jos.with_extra_args_support(chained), chained)
+        # Unlike optax's, the wrapper still forwards to an inner update taking **kwargs.
+        inner = jos.GradientTransformation(jos.init_empty_state, _needs_loss)
+        out = jos.with_extra_args_support(inner).update(jnp.ones(1), jos.EmptyState(), loss=5.0)
+        np.testing.assert_allclose(out[0], [5.0])
+
+    def test_stateless_with_tree_map_matches_optax(self):
+        def f(u, p):
+            return u if p is None else u * p
+
+        params = {"a": jnp.array([2.0, 3.0]), "b": jnp.array(-1.0)}
+        g = {"a": jnp.array([1.0, 1.0]), "b": jnp.array(4.0)}
+        ours, theirs = jos.stateless_with_tree_map(f), optax.stateless_with_tree_map(f)
+        for p in (params, None):
+            chex.assert_trees_all_equal(ours.update(g, ours.init(params), p)[0],
+                                        theirs.update(g, theirs.init(params), p)[0])
+        self.assertEqual(ours.init(params), jos.EmptyState())
+
+    def test_init_empty_state_rejects_integer_params(self):
+        self.assertEqual(jos.init_empty_state({"w": jnp.zeros(2)}), jos.EmptyState())
+        with pytest.raises(TypeError, match="`params` leaf"):
+            jos.init_empty_state({"w": jnp.zeros(2, jnp.int32)})

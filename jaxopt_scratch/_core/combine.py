@@ -40,7 +40,7 @@ def chain(*transforms: _base.GradientTransformation) -> _base.GradientTransforma
         *transforms: The transforms, applied left to right.
 
     Returns:
-        A :class:`GradientTransformation` whose state is a tuple of the inner states.
+        A :class:`GradientTransformationExtraArgs` whose state is a tuple of the inner states.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -64,7 +64,7 @@ def chain(*transforms: _base.GradientTransformation) -> _base.GradientTransforma
             new_state.append(s)
         return updates, tuple(new_state)
 
-    return _base.GradientTransformation(init_fn, update_fn)
+    return _base.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
 def named_chain(*transforms: tuple[str, _base.GradientTransformation]) -> _base.GradientTransformation:
@@ -111,7 +111,7 @@ def named_chain(*transforms: tuple[str, _base.GradientTransformation]) -> _base.
             updates, new_state[name] = _base.call_update(tx, updates, state[name], params, extra_args)
         return updates, new_state
 
-    return _base.GradientTransformation(init_fn, update_fn)
+    return _base.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
 class MaskedNode(NamedTuple):
@@ -191,6 +191,6 @@ def masked(inner: _base.GradientTransformation, mask: MaskOrFn) -> _base.Gradien
         )
         return unmask_tree(new, updates, m), MaskedState(inner_state=inner_state)
 
-    return _base.GradientTransformation(init_fn, update_fn)
+    return _base.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
