@@ -27,9 +27,10 @@ def adam(
 
     See :func:`scale_by_adam` for the moments and bias corrections. Conventions:
     eps outside the square root, bias-corrected, as in the paper and in
-    ``torch.optim.Adam``. Seed 004's Adam with eps *inside* the square root is
-    ``jos.adam(lr, eps=0.0, eps_root=1e-8)``; seed 003's clipped showdown is
-    ``jos.chain(jos.clip(10.0), jos.adam(0.01))``.
+    ``torch.optim.Adam``. Tutorial 4's Adam with eps *inside* the square root is
+    ``jos.adam(lr, eps=0.0, eps_root=1e-8)``; tutorial 3's clipped showdown is
+    ``jos.chain(jos.clip(10.0), jos.adam(0.01))`` (``docs/tutorial_claims.rst``, P8
+    and P4).
 
     Args:
         learning_rate: :math:`\alpha_t`, a scalar or a schedule.

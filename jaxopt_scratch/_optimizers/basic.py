@@ -34,10 +34,11 @@ def sgd(
         v_t = \mu v_{t-1} + g_t, \qquad \theta_t = \theta_{t-1} - \alpha_t v_t
         \qquad (\text{plain SGD: } \theta_t = \theta_{t-1} - \alpha_t g_t)
 
-    Seed 003's ``SGDMomentum`` (``v = beta*v + g; p -= lr*v``) is
-    ``jos.sgd(lr, momentum=beta)``; it matches ``torch.optim.SGD(lr, momentum)``
-    with ``dampening=0``. ``momentum=None`` (structural) means no velocity state;
-    ``momentum=0.0`` keeps the state (useful to sweep momentum from 0).
+    The heavy-ball momentum of tutorial 3 (``v = beta*v + g; p -= lr*v``, P3 in
+    ``docs/tutorial_claims.rst``) is ``jos.sgd(lr, momentum=beta)``; it matches
+    ``torch.optim.SGD(lr, momentum)`` with ``dampening=0``. ``momentum=None``
+    (structural) means no velocity state; ``momentum=0.0`` keeps the state (useful
+    to sweep momentum from 0).
 
     Args:
         learning_rate: :math:`\alpha_t`, a scalar or a schedule.
@@ -52,7 +53,7 @@ def sgd(
         >>> import jax.numpy as jnp
         >>> import jaxopt_scratch as jos
         >>> tx = jos.sgd(0.1)
-        >>> p = jnp.array([4.0, 3.0])                      # seed 003's bowl x^2 + y^2
+        >>> p = jnp.array([4.0, 3.0])          # the bowl x^2 + y^2 (docs/tutorial_claims.rst, P1)
         >>> u, _ = tx.update(2 * p, tx.init(p))
         >>> print(jos.apply_updates(p, u))
         [3.2 2.4]
@@ -87,7 +88,8 @@ def rmsprop(
 
     Conventions: optax's default has eps inside the square root;
     ``eps_in_sqrt=False`` matches ``torch.optim.RMSprop(lr, alpha=decay, eps=eps,
-    momentum=..., centered=...)`` and the seeds' RMSProp ``g / (sqrt(s) + 1e-8)``
+    momentum=..., centered=...)`` and the RMSProp ``g / (sqrt(s) + 1e-8)`` of tutorials
+    3 and 4 (``docs/tutorial_claims.rst``, P4 and P8)
     (``jos.rmsprop(lr, eps_in_sqrt=False)``).
 
     Args:
@@ -105,7 +107,7 @@ def rmsprop(
         >>> import jax.numpy as jnp
         >>> import jaxopt_scratch as jos
         >>> tx = jos.rmsprop(0.1, eps_in_sqrt=False)
-        >>> p = jnp.array([9.0, -3.0])                     # seed 004's 0.1 x1^2 + 5 x2^2
+        >>> p = jnp.array([9.0, -3.0])     # 0.1 x1^2 + 5 x2^2 (docs/tutorial_claims.rst, P8)
         >>> u, _ = tx.update(jnp.array([0.2, 10.0]) * p, tx.init(p))
         >>> print(jos.apply_updates(p, u))
         [ 8.683772 -2.683772]

@@ -56,8 +56,8 @@ def warmup_constant_schedule(
 
     .. math:: s(k) = v_0 + (v_p - v_0)\,\min(k, W)/W
 
-    Seed 003's fix for Adam's uncalibrated second moment ("start with a tiny
-    learning rate and linearly ramp it up"). ``warmup_steps = 0`` gives
+    Tutorial 3 (``docs/tutorial_claims.rst``) recommends this ramp for Adam, whose
+    second-moment estimate is unreliable over the first steps. ``warmup_steps = 0`` gives
     :math:`v_p` from the first step (optax would stay at :math:`v_0`).
 
     Args:

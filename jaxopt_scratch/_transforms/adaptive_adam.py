@@ -82,8 +82,9 @@ def scale_by_adam(
         \hat m_t &= m_t / (1 - \beta_1^t), \qquad \hat v_t = v_t / (1 - \beta_2^t) \\
         u_t &= \hat m_t \,/\, \bigl(\sqrt{\hat v_t + \varepsilon_{root}} + \varepsilon\bigr)
 
-    ``eps`` sits outside the square root, ``eps_root`` inside (seed 004's
-    ``m_hat / sqrt(v_hat + 1e-8)`` is ``eps=0.0, eps_root=1e-8``). With
+    ``eps`` sits outside the square root, ``eps_root`` inside (tutorial 4's
+    ``m_hat / sqrt(v_hat + 1e-8)``, P8 in ``docs/tutorial_claims.rst``, is
+    ``eps=0.0, eps_root=1e-8``). With
     ``nesterov=True``, :math:`\hat m_t` is replaced by
     :math:`\beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)` (NAdam).
     The bias corrections are scalars computed once per step in float32 with

@@ -114,8 +114,8 @@ def scale_by_rms(
         u_t = g_t / (\sqrt{\hat v_t} + \varepsilon) \quad (\texttt{False})
 
     optax's default puts eps inside the square root. ``eps_in_sqrt=False``
-    matches ``torch.optim.RMSprop(alpha=decay, eps=eps)`` and the seeds'
-    RMSProp (``g / (sqrt(s) + 1e-8)``).
+    matches ``torch.optim.RMSprop(alpha=decay, eps=eps)`` and the RMSProp of
+    tutorials 3 and 4 (``g / (sqrt(s) + 1e-8)``; ``docs/tutorial_claims.rst``, P4 and P8).
 
     Args:
         decay: :math:`\rho \in [0, 1)`.

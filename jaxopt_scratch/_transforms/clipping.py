@@ -14,7 +14,8 @@ def clip(max_delta: jax.typing.ArrayLike) -> _base.GradientTransformation:
     r"""Clips every coordinate to :math:`[-\delta, \delta]`: :math:`u = \mathrm{clip}(g, -\delta, \delta)`.
 
     Value clipping changes the gradient's *direction* when one coordinate is
-    clipped more than another (seed 003 clips to [-10, 10] this way). Compare
+    clipped more than another (tutorial 3 clips to [-10, 10] this way: P4 in
+    ``docs/tutorial_claims.rst``). Compare
     :func:`clip_by_global_norm`, which keeps the direction.
 
     Args:

@@ -43,7 +43,8 @@ def join_transforms(
     optimizer runs; under ``vmap`` over the boundaries all of them run and one
     result is kept.
 
-    Seed 004's "start with Adam for fast progress and finish with SGD" is
+    Tutorial 4 (``docs/tutorial_claims.rst``) mentions the practice of training
+    with Adam first and switching to SGD later; with this wrapper that is
     ``join_transforms([jos.adam(1e-3), jos.sgd(1e-2)], [1000])``.
 
     Args:

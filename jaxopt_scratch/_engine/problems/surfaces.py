@@ -70,7 +70,10 @@ def bowl() -> Problem:
 
 @register("ravine")
 def ravine() -> Problem:
-    """Tutorial 3's ravine :math:`50x^2 + y^2` from (1, 8) (``docs/tutorial_claims.rst``, P2, P3)."""
+    """Tutorial 3's ravine :math:`50x^2 + y^2` from (1, 8).
+
+    Problems P2 and P3 of ``docs/tutorial_claims.rst``.
+    """
     return _surface(
         "ravine",
         "50 x^2 + y^2 from (1, 8): tutorial 3's ravine (docs/tutorial_claims.rst, P2, P3)",
@@ -130,7 +133,9 @@ def _beale_like_grad(p: jax.Array) -> jax.Array:
 
 @register("beale_like")
 def beale_like() -> Problem:
-    """Tutorial 3's two-term "Beale-like" surface from (0.5, 3.5) (``docs/tutorial_claims.rst``, P4).
+    """Tutorial 3's two-term "Beale-like" surface from (0.5, 3.5).
+
+    Problem P4 of ``docs/tutorial_claims.rst``.
 
     The only zero is (3, 0.5), but every descent method started at (0.5, 3.5)
     moves away from it into the valley at negative ``x`` (the first gradient is
