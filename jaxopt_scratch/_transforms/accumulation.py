@@ -36,9 +36,10 @@ def trace(
         v_t &= \mu\, v_{t-1} + g_t \\
         u_t &= v_t \quad\text{or, with Nesterov,}\quad u_t = g_t + \mu\, v_t
 
-    Chained before ``scale_by_learning_rate(lr)`` this is seed 003's
+    Chained before ``scale_by_learning_rate(lr)`` this is tutorial 3's
     ``v = beta*v + g; p -= lr*v`` and PyTorch's ``SGD(momentum=mu, dampening=0)``.
-    Seed 000's ``v = beta*v + lr*g; p -= v`` is the same for a constant ``lr``.
+    Tutorial 0's ``v = beta*v + lr*g; p -= v`` is the same for a constant ``lr``
+    (``docs/tutorial_claims.rst``, update rules).
 
     Args:
         decay: The momentum :math:`\mu \in [0, 1)`; may be traced.
@@ -95,9 +96,9 @@ def ema(
         m_t &= \beta\, m_{t-1} + (1 - \beta)\, g_t \\
         u_t &= m_t / (1 - \beta^t) \quad (\texttt{debias=True}) \qquad u_t = m_t \quad (\texttt{debias=False})
 
-    Seed 004's bias-corrected EWMA momentum is
-    ``jos.chain(jos.ema(0.9), jos.scale_by_learning_rate(lr))``; seed 001's
-    uncorrected one is ``jos.chain(jos.ema(0.9, debias=False), jos.scale_by_learning_rate(lr))``.
+    Tutorial 4's bias-corrected EWMA momentum (P8 in ``docs/tutorial_claims.rst``) is
+    ``jos.chain(jos.ema(0.9), jos.scale_by_learning_rate(lr))``; tutorial 1's
+    uncorrected one (P7) is ``jos.chain(jos.ema(0.9, debias=False), jos.scale_by_learning_rate(lr))``.
     Compared with :func:`trace`, the EMA is a weighted *average*, so its steady
     size equals the gradient's rather than :math:`1/(1-\beta)` times it.
 
