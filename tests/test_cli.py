@@ -57,14 +57,15 @@ def test_help_lists_commands_and_defaults(tmp_path):
         assert text in sweep.stdout
 
 
-# REFERENCE.md P4 (float64): final loss, x, y and the number of steps with a clipped gradient.
+# P4 of docs/tutorial_claims.rst (float64): final loss, x, y and the number of steps with a
+# clipped gradient.
 P4 = {"sgd": (0.86497736, -0.27759641, 3.1417105, 144),
       "momentum": (0.65272298, -0.50855073, 2.4177542, 29),
       "rmsprop": (0.85251387, -0.28743713, 3.0942335, 133),
       "adam": (0.82106221, -0.31343221, 2.9774056, 74)}
 
 
-def test_race_defaults_are_seed_003s_showdown(tmp_path):
+def test_race_defaults_are_tutorial_3s_showdown(tmp_path):
     proc = _run_cli("race", "--out", "race.png", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "beale_like" in proc.stdout and "clipped to [-10, 10]" in proc.stdout
@@ -72,8 +73,8 @@ def test_race_defaults_are_seed_003s_showdown(tmp_path):
     assert list(rows) == ["sgd", "momentum", "rmsprop", "adam"]
     for name, (loss, x, y, clipped) in P4.items():
         _, _lr, final, position, to_tol, clipped_steps = rows[name]
-        # Float32 vs the float64 reference: REFERENCE.md's rtol (5e-4 for Adam, else 2e-5),
-        # and the table's 6 significant digits / 4 decimals.
+        # Float32 vs the float64 reference: the rtol of docs/tutorial_claims.rst (5e-4 for Adam,
+        # else 2e-5), and the table's 6 significant digits / 4 decimals.
         rtol = 5e-4 if name == "adam" else 2e-5
         assert float(final) == pytest.approx(loss, rel=rtol + 1e-6)
         px, py = (float(v) for v in position.strip("()").split(","))
@@ -127,19 +128,22 @@ def test_sweep_small_grid_matches_jos_run(tmp_path):
     _assert_png(tmp_path / "sweep.png")
 
 
-def test_seeds_prints_the_seeds_beside_the_library(tmp_path):
+def test_seeds_prints_the_tutorials_beside_the_library(tmp_path):
     proc = _run_cli("seeds", "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    # REFERENCE.md section 0: only seed 003's bowl (4 rows) and the step-0 rows of both
-    # ravine tables reproduce.
+    # docs/tutorial_claims.rst, "At a glance": only tutorial 3's bowl (P1, 4 rows) and the
+    # step-0 rows of both ravine tables (P2, P3) reproduce.
     assert "6 of 31 printed rows reproduce" in out
-    bowl = out.split("seed 003: bowl")[1].split("\n\n")[0]
+    bowl = out.split("tutorial 3: bowl")[1].split("\n\n")[0]
     assert bowl.count("[reproduces]") == 4 and "DIFFERS" not in bowl
     assert "final loss=12.690121" in out and "final loss=0.864977" in out  # printed vs true
     assert "converged at step=817" in out and "converged at step=never" in out
     assert "theta=4.04472223" in out  # P5 after 1000 updates (float64)
-    assert "seed 001" in out and "seed 004" in out
+    assert "tutorial 1: " in out and "tutorial 4: " in out  # the two that print no numbers
+    # The output cites a page that ships with the repository.
+    assert out.rstrip().endswith("docs/tutorial_claims.rst (P1-P9).")
+    assert (REPO / "docs" / "tutorial_claims.rst").is_file()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -46,7 +46,7 @@ def _nesterov(learning_rate):
 
 
 def _rmsprop(learning_rate):
-    # The seeds' RMSProp (003, 004): decay 0.9, eps 1e-8 outside the square root.
+    # Tutorials 3 and 4's RMSProp (docs/tutorial_claims.rst): decay 0.9, eps 1e-8 outside the root.
     return _basic.rmsprop(learning_rate, eps_in_sqrt=False)
 
 
@@ -65,8 +65,8 @@ OPTIMIZERS: dict[str, Callable[..., Any]] = {
     "lion": _adam.lion,
 }
 OPTIMIZER_HELP = ("momentum = sgd with heavy-ball 0.9; nesterov = its Nesterov form; "
-                  "rmsprop = decay 0.9, eps outside the sqrt (the seeds' form)")
-# Seed 003's showdown (REFERENCE.md P4); other optimizers default to 0.01.
+                  "rmsprop = decay 0.9, eps outside the sqrt (the tutorials' form)")
+# Tutorial 3's showdown (docs/tutorial_claims.rst, P4); other optimizers default to 0.01.
 RACE_LRS = {"sgd": 5e-4, "momentum": 5e-4, "rmsprop": 5e-3, "adam": 1e-2}
 FOUR = "sgd,momentum,rmsprop,adam"
 
@@ -284,7 +284,8 @@ def sweep(args: argparse.Namespace) -> int:
 
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG, description=(
-        "Race and sweep the seeds' optimizers with jaxopt_scratch. Problems: "
+        "Race and sweep the tutorials' optimizers (docs/tutorial_claims.rst) with "
+        "jaxopt_scratch. Problems: "
         + ", ".join(_registry.names()) + "."))
     sub = parser.add_subparsers(dest="command", metavar="{race,sweep,seeds}")
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -296,11 +297,11 @@ def _parser() -> _Parser:
     p.add_argument("--optimizers", default=FOUR, help=f"comma-separated; {OPTIMIZER_HELP}")
     p.add_argument("--lr", action="append", default=[], metavar="[NAME=]VALUE",
                    help="learning rate for one optimizer (repeatable) or for all; defaults: "
-                   "seed 003's sgd=5e-4 momentum=5e-4 rmsprop=5e-3 adam=1e-2, others 1e-2")
+                   "tutorial 3's sgd=5e-4 momentum=5e-4 rmsprop=5e-3 adam=1e-2 (P4), others 1e-2")
     p.add_argument("--steps", type=_positive_int, default=None,
                    help="updates per optimizer (default: the problem's reference count)")
     p.add_argument("--clip", type=float, default=10.0,
-                   help="clip each gradient coordinate to [-CLIP, CLIP] (seed 003); 0 = off")
+                   help="clip each gradient coordinate to [-CLIP, CLIP] (tutorial 3); 0 = off")
     p.add_argument("--tol", type=float, default=None,
                    help="loss tolerance for 'steps to tol' (default: the problem's target)")
     p.add_argument("--out", default="race.png", help="PNG to write")
@@ -333,11 +334,13 @@ def _parser() -> _Parser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep)
 
-    p = sub.add_parser("seeds", formatter_class=fmt, help="recompute the seeds' printed tables",
-                       description="Recompute every number the seed articles print, with this "
-                       "library, and show it beside the printed value, marking which reproduce.")
+    p = sub.add_parser("seeds", formatter_class=fmt,
+                       help="recompute the tutorials' printed tables",
+                       description="Recompute every number the tutorials described in "
+                       "docs/tutorial_claims.rst print, with this library, and show it beside "
+                       "the printed value, marking which reproduce.")
     p.add_argument("--float32", action="store_true",
-                   help="compute in float32 (default float64, like the seeds' NumPy code)")
+                   help="compute in float32 (default float64, like the tutorials' NumPy code)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_seeds_command)
     return parser

@@ -1,8 +1,9 @@
-"""``jaxopt-scratch seeds``: recompute every printed seed table with the library.
+"""``jaxopt-scratch seeds``: recompute every table the tutorials print, with the library.
 
-Each recomputation runs the seed's setup through :func:`jos.run` and formats
-the result with the seed's own print format; a row *reproduces* when every
-field prints the same characters as in the article.
+The tutorials and their claims are described in ``docs/tutorial_claims.rst``. Each
+recomputation runs a tutorial's setup through :func:`jos.run` and formats the result
+with the tutorial's own print format; a row *reproduces* when every field prints the
+same characters as in the tutorial.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ Values = dict[str, tuple[float, ...]]
 
 
 def _fmt(value: float, spec: str) -> str:
-    if spec == "_seed000":  # seed 000 prints three significant digits, no exponent
+    if spec == "_tutorial0":  # tutorial 0 prints three significant digits, no exponent
         return f"{value:.{max(0, 2 - math.floor(math.log10(abs(value))))}f}" if value else "0"
     if spec == "_percent":
         return f"{100 * value:.0f}%"
@@ -77,7 +78,7 @@ def _theta_adam() -> list[tuple[str, Values]]:
     problem = jos.problems.get("theta_squared")
     path = np.asarray(jos.run(jos.adam(1e-3), problem.loss_fn, problem.init_params(), 1000)
                       .trajectory)
-    # The seed tests the gradient 2*theta from *before* update t, then stops after update t.
+    # Tutorial 2 tests the gradient 2*theta from *before* update t, then stops after update t.
     small = np.flatnonzero(np.abs(2 * path[:-1]) < 1e-7)
     step = int(small[0]) + 1 if small.size else None
     return [("library", {"result": (step, path[step if step else -1])})]
@@ -131,9 +132,9 @@ def _show(fields, strings) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Prints every seed table beside the library's values; returns 0."""
+    """Prints every tutorial table beside the library's values; returns 0."""
     if not args.float32:
-        jax.config.update("jax_enable_x64", True)  # the seeds' NumPy code runs in float64
+        jax.config.update("jax_enable_x64", True)  # the tutorials' NumPy code runs in float64
     from jaxopt_scratch._engine import progress as _progress
 
     precision = "float32" if args.float32 else "float64"
@@ -146,15 +147,16 @@ def main(args: argparse.Namespace) -> int:
             bar.update(1)
     finally:
         bar.close()
-    print(f"jaxopt-scratch seeds: every number the seed articles print, recomputed with "
-          f"jaxopt_scratch ({precision}) and printed with the seed's own format.\n"
+    print(f"jaxopt-scratch seeds: every number the tutorials of docs/tutorial_claims.rst "
+          f"print, recomputed with jaxopt_scratch ({precision}) and printed with the "
+          f"tutorial's own format.\n"
           f"A row reproduces when every field prints the same characters.\n")
     total = matched = 0
     for exp, variants in zip(_claims.EXPERIMENTS, computed):
-        print(f"seed {exp.seed}: {exp.title}")
+        print(f"tutorial {exp.tutorial}: {exp.title}")
         label_width = max(len(label) for label, _ in exp.rows)
         for label, printed in exp.rows:
-            print(f"  {label:<{label_width}}  seed printed: {_show(exp.fields, printed)}")
+            print(f"  {label:<{label_width}}  {'tutorial:':<13} {_show(exp.fields, printed)}")
             for variant, rows in variants:
                 ours = tuple(_fmt(v, s) for v, s in zip(rows[label], exp.formats))
                 same = ours == tuple(p.strip() for p in printed)
@@ -165,8 +167,8 @@ def main(args: argparse.Namespace) -> int:
         if exp.key in NOTES:
             print(f"  {NOTES[exp.key]}")
         print()
-    for seed, note in _claims.SILENT:
-        print(f"seed {seed}: {note}")
+    for tutorial, note in _claims.SILENT:
+        print(f"tutorial {tutorial}: {note}")
     print(f"\n{matched} of {total} printed rows reproduce. True values for every setup: "
-          f"REFERENCE.md (P1-P9).")
+          f"docs/tutorial_claims.rst (P1-P9).")
     return 0
