@@ -73,6 +73,47 @@ def size_mask(params: Any) -> Any:
     return jax.tree.map(lambda p: jnp.ndim(p) >= 1, params)
 
 
+def tiny_params(dtype: Any = jnp.float32) -> dict:
+    """Two leaves of two shapes (a vector and a scalar), nested in a dict and a tuple."""
+    return {"w": jnp.asarray([0.8, -1.3, 0.4], dtype), "t": (jnp.asarray(-0.6, dtype),)}
+
+
+def bowl_grad(params: Any) -> Any:
+    """Gradient on :func:`tiny_params` of ``sum_i c_i p_i^2 / 2``, curvatures 1..3 along ``w``."""
+    return {"w": params["w"] * jnp.asarray([1.0, 2.0, 3.0], params["w"].dtype),
+            "t": (params["t"][0],)}
+
+
+def bowl_loss(params: Any) -> jax.Array:
+    """The loss of :func:`bowl_grad`, in float32."""
+    w, t = params["w"].astype(jnp.float32), params["t"][0].astype(jnp.float32)
+    return 0.5 * (jnp.sum(jnp.asarray([1.0, 2.0, 3.0]) * w**2) + t**2)
+
+
+def float_leaves(tree: Any) -> list[np.ndarray]:
+    """The inexact (float or complex) leaves as NumPy arrays of their own dtype."""
+    return [np.asarray(x) for x in jax.tree.leaves(tree)
+            if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+
+
+def all_finite(tree: Any) -> bool:
+    """Whether every inexact leaf is finite (no NaN, no Inf)."""
+    return all(np.all(np.isfinite(np.asarray(x, np.complex128 if np.iscomplexobj(x)
+                                              else np.float64)))
+               for x in float_leaves(tree))
+
+
+def counting(calls: list) -> jos.GradientTransformation:
+    """An identity transform that records, at run time, every time it is executed."""
+
+    def f(updates, params):
+        del params
+        jax.debug.callback(lambda: calls.append(1))
+        return updates
+
+    return jos.stateless(f)
+
+
 # ---------------------------------------------------------------------------
 # Runners.
 # ---------------------------------------------------------------------------
@@ -102,6 +143,20 @@ def loop_run(tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int,
         u, state = update(grad_fn(params), state, params)
         params = jos.apply_updates(params, u)
     return params, state
+
+
+def run_updates(update: Callable, state: Any, params: Any, grads: Any):
+    """One update per entry of ``grads`` in a Python loop, keeping every step's updates.
+
+    Each entry is a gradient tree or a function of the current params that
+    returns one. Returns ``(params, state, [updates of each step])``.
+    """
+    history = []
+    for g in grads:
+        updates, state = update(g(params) if callable(g) else g, state, params)
+        params = jos.apply_updates(params, updates)
+        history.append(updates)
+    return params, state, history
 
 
 EAGER_STEPS = 3

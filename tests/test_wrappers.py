@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _problems import counting, run_updates
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
@@ -23,28 +24,12 @@ def grads_at(params):
 
 def run(update, state, params, steps, grads_fn=grads_at):
     """Applies ``steps`` updates; returns the final params, state and every step's updates."""
-    history = []
-    for _ in range(steps):
-        updates, state = update(grads_fn(params), state, params)
-        params = jos.apply_updates(params, updates)
-        history.append(updates)
-    return params, state, history
+    return run_updates(update, state, params, [grads_fn] * steps)
 
 
 def optax_run(tx, params, steps, grads_fn=grads_at):
     with jax.numpy_dtype_promotion("standard"):  # optax mixes Python floats and int32 counts
         return run(jax.jit(tx.update), tx.init(params), params, steps, grads_fn)
-
-
-def counting(calls: list) -> jos.GradientTransformation:
-    """An identity transform that records, at run time, every time it is executed."""
-
-    def f(updates, params):
-        del params
-        jax.debug.callback(lambda: calls.append(1))
-        return updates
-
-    return jos.stateless(f)
 
 
 LABELS = {"w": "adam", "b": "sgd"}

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _problems import run_updates
 
 import jaxopt_scratch as jos
 
@@ -16,12 +17,7 @@ GRADS = [jax.tree.map(lambda p, k=k: jnp.sin(p * (k + 1)) + 0.1 * k, PARAMS) for
 
 
 def run(update, state, params, grads=GRADS):
-    history = []
-    for g in grads:
-        updates, state = update(g, state, params)
-        params = jos.apply_updates(params, updates)
-        history.append(updates)
-    return params, state, history
+    return run_updates(update, state, params, grads)
 
 
 class InjectHyperparamsTest(chex.TestCase):

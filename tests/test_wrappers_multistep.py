@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _problems import counting, run_updates
 from absl.testing import parameterized
 
 import jaxopt_scratch as jos
@@ -17,23 +18,7 @@ GRADS = [jax.tree.map(lambda p, k=k: jnp.cos(p * (k + 1)) - 0.05 * k, PARAMS) fo
 
 
 def run(update, state, params=PARAMS, grads=GRADS):
-    history = []
-    for g in grads:
-        updates, state = update(g, state, params)
-        params = jos.apply_updates(params, updates)
-        history.append(updates)
-    return params, state, history
-
-
-def counting(calls: list) -> jos.GradientTransformation:
-    """An identity transform that records, at run time, every time it is executed."""
-
-    def f(updates, params):
-        del params
-        jax.debug.callback(lambda: calls.append(1))
-        return updates
-
-    return jos.stateless(f)
+    return run_updates(update, state, params, grads)
 
 
 class MultiStepsTest(chex.TestCase):
