@@ -1,8 +1,9 @@
-"""Shared test fixtures: tiny pytrees, the seeds' problems P1-P8 with their reference numbers, runners.
+"""Shared test fixtures: tiny pytrees, the tutorials' problems P1-P8 with their reference numbers,
+runners.
 
-Everything here is test scaffolding. The reference numbers come from
-``/work/shared/seed-reference/REFERENCE.md`` (float64 runs of the seeds' own
-formulas); they are facts about the seeds, not outputs of this library.
+Everything here is test scaffolding. The reference numbers are those of
+``docs/tutorial_claims.rst`` (float64 runs of the tutorials' own formulas); they are
+facts about the tutorials' code, not outputs of this library.
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ def optax_nested_reference(key: str, build: Callable[[], Any], steps: int, dtype
 OPTAX_PLAIN = {"rtol": 1e-5, "atol": 1e-5}
 # Adam family: optax forms ``1 - b**t`` naively in float32 (and ``1 - b`` in
 # float64), we use one float32 ``b`` with expm1/log1p; that differs by ~2e-5
-# relative per step (REFERENCE.md section 1), < 1e-5 absolute after 50 steps.
+# relative per step (docs/tutorial_claims.rst, tolerances), < 1e-5 absolute after 50 steps.
 # 1e-4 relative covers coordinates that pass near zero.
 OPTAX_ADAM = {"rtol": 1e-4, "atol": 2e-5}
 # Against the float64 NumPy oracles: float32 rounding only (measured <= 7e-7
@@ -295,7 +296,7 @@ def assert_vmap_matches_loop(test: Any, make_tx: Callable[..., Any], values: lis
 
 
 # ---------------------------------------------------------------------------
-# The seeds' problems (REFERENCE.md section 2). Positions are 1-D arrays.
+# The tutorials' problems (docs/tutorial_claims.rst, P1-P8). Positions are 1-D arrays.
 # ---------------------------------------------------------------------------
 
 
@@ -331,18 +332,18 @@ def _beale_like_loss(p):
     return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2
 
 
-BOWL = _diag_quadratic((1.0, 1.0), (4.0, 3.0))  # P1: seed 003, x^2 + y^2
-RAVINE = _diag_quadratic((50.0, 1.0), (1.0, 8.0))  # P2, P3: seed 003, 50x^2 + y^2
-BEALE_LIKE = Problem((0.5, 3.5), _beale_like_grad, _beale_like_loss)  # P4: seed 003
-PARABOLA = _diag_quadratic((1.0,), (5.0,))  # P5: seed 002, theta^2
-ELLIPSE = _diag_quadratic((1.0, 10.0), (1.5, 1.5))  # P7: seed 001, x^2 + 10 y^2
-VALLEY = _diag_quadratic((0.1, 5.0), (9.0, -3.0))  # P8: seed 004, 0.1 x1^2 + 5 x2^2
+BOWL = _diag_quadratic((1.0, 1.0), (4.0, 3.0))  # P1: tutorial 3, x^2 + y^2
+RAVINE = _diag_quadratic((50.0, 1.0), (1.0, 8.0))  # P2, P3: tutorial 3, 50x^2 + y^2
+BEALE_LIKE = Problem((0.5, 3.5), _beale_like_grad, _beale_like_loss)  # P4: tutorial 3
+PARABOLA = _diag_quadratic((1.0,), (5.0,))  # P5: tutorial 2, theta^2
+ELLIPSE = _diag_quadratic((1.0, 10.0), (1.5, 1.5))  # P7: tutorial 1, x^2 + 10 y^2
+VALLEY = _diag_quadratic((0.1, 5.0), (9.0, -3.0))  # P8: tutorial 4, 0.1 x1^2 + 5 x2^2
 
-LINREG_X = (1.0, 2.0, 3.0, 4.0, 5.0)  # P6: seed 002, y = 2x + 1
+LINREG_X = (1.0, 2.0, 3.0, 4.0, 5.0)  # P6: tutorial 2, y = 2x + 1
 
 
 def linreg_grad(p: jax.Array) -> jax.Array:
-    """P6: gradient of the MSE of ``w x + b`` (p = [w, b]) as seed 002 writes it."""
+    """P6: gradient of the MSE of ``w x + b`` (p = [w, b]) as tutorial 2 writes it."""
     x = jnp.asarray(LINREG_X, p.dtype)
     err = p[0] * x + p[1] - (2.0 * x + 1.0)
     return jnp.stack([0.4 * jnp.sum(err * x), 0.4 * jnp.sum(err)])
@@ -359,7 +360,7 @@ LINREG = Problem((0.0, 0.0), linreg_grad, linreg_loss)
 def trajectory(tx: Any, problem: Problem, steps: int, dtype: Any = jnp.float32) -> np.ndarray:
     """Positions after 1..steps updates, shape ``(steps, dim)``, as float64 NumPy.
 
-    ``trajectory(...)[k - 1]`` is the position "after k" updates in REFERENCE.md.
+    ``trajectory(...)[k - 1]`` is the position "after k" updates in ``docs/tutorial_claims.rst``.
     """
 
     def run():
@@ -376,7 +377,7 @@ def trajectory(tx: Any, problem: Problem, steps: int, dtype: Any = jnp.float32) 
     return np.asarray(jax.jit(run)(), np.float64)
 
 
-# Float64 reference values (REFERENCE.md section 2 / reference_values.json).
+# Float64 reference values of the tutorials' setups (docs/tutorial_claims.rst, P1-P8).
 # Keys: problem/optimizer -> {k: (coordinates..., loss)} "after k updates".
 SEED_REFERENCE = {
     "P1 bowl sgd": {
@@ -483,7 +484,7 @@ SEED_REFERENCE = {
     },
 }
 
-# REFERENCE.md section 1, float32 column "Recommended f32 rtol".
+# docs/tutorial_claims.rst, "Comparing a run with these numbers": the float32 tolerances.
 F32_RTOL_PLAIN = 2e-5  # SGD / heavy-ball / EMA momentum / RMSProp, plus atol 1e-6
 F32_ATOL_PLAIN = 1e-6
 F32_RTOL_ADAM = 5e-4  # Adam family with optax-style float32 bias correction, plus atol 1e-8
