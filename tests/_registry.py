@@ -22,7 +22,10 @@ with the same options (pass ``optax=None`` when optax has none, or a builder
 decay, trust ratio), ``decays_by_default`` (params shrink with zero gradients),
 ``extra_args`` (names of the extra keyword arguments ``update`` needs, e.g.
 ``("value", "grad", "value_fn")`` for L-BFGS; see :func:`update_extra_args`),
-``bfloat16`` (False if bfloat16 params are not supported).
+``bfloat16`` / ``complex64`` (False if those params are not supported),
+``sign_like`` / ``sign_update`` (steps of size ~lr; update = lr * sign), and
+``tuning`` (learning rates of the hardening harnesses, where the row's step
+scale differs from :data:`TUNING`, as for LARS).
 
 A row is then covered, without editing any harness, by:
 
@@ -83,6 +86,10 @@ class Entry:
     decays_by_default: bool = False  # params shrink even with zero gradients
     extra_args: tuple[str, ...] = ()  # extra keyword arguments of update (see update_extra_args)
     bfloat16: bool = True  # bfloat16 params are supported
+    complex64: bool = True  # complex params are supported (checked against optax)
+    sign_like: bool = False  # steps of size ~lr near the minimum (Lion; RMSProp, |g|/sqrt(v) ~ 1)
+    sign_update: bool = False  # the update is lr * sign(.): an Inf gradient leaves it finite
+    tuning: Mapping[str, float] = dataclasses.field(default_factory=dict)  # see TUNING
     family: str = ""  # module of the alias, e.g. "_optimizers.adam"
 
     def make(self, learning_rate: Any = None, **hyperparams: Any) -> jos.GradientTransformation:
@@ -95,8 +102,20 @@ class Entry:
         assert self.optax is not None, f"{self.name} has no optax counterpart"
         return self.optax(self.learning_rate if learning_rate is None else learning_rate)
 
+    def tuned(self, knob: str) -> float:
+        """The learning rate harness ``knob`` uses for this row (see :data:`TUNING`)."""
+        return self.tuning.get(knob, TUNING[knob])
+
     def __repr__(self) -> str:  # short test ids in pytest output
         return self.name
+
+
+# Learning rates of the hardening harnesses, by knob; a row whose step scale differs
+# (LARS: steps carry trust_coefficient = 1e-3) overrides them with ``tuning={...}``.
+TUNING: dict[str, float] = {
+    "precision": 0.05,  # test_hardening_precision: 3 and 100 steps on tiny_params
+    "long_run": 1e-2,  # test_hardening_longrun: peak of a cosine decay over 100k steps
+}
 
 
 def _is_numeric_default(value: Any) -> bool:
@@ -123,9 +142,8 @@ _SAME = object()
 def row(alias: Callable[..., jos.GradientTransformation], learning_rate: float, *,
         name: str | None = None, options: Mapping[str, Any] | None = None,
         second: Mapping[str, float] | None = None, optax: Any = _SAME,
-        needs_params: bool = False, decays_by_default: bool = False,
-        extra_args: tuple[str, ...] = (), bfloat16: bool = True) -> Entry:
-    """A registry row; see the module docstring."""
+        **flags: Any) -> Entry:
+    """A registry row; ``flags`` are the other :class:`Entry` fields (see the module docstring)."""
     options = dict(options or {})
     second = {**SECOND_VALUE, **(second or {})}
     values = {**numeric_arguments(alias),
@@ -138,9 +156,7 @@ def row(alias: Callable[..., jos.GradientTransformation], learning_rate: float, 
         name=name or alias.__name__, alias=alias, learning_rate=learning_rate, options=options,
         hyperparams={k: (v, second[k]) for k, v in values.items()},
         optax=_optax_counterpart(alias, options) if optax is _SAME else optax,
-        needs_params=needs_params, decays_by_default=decays_by_default,
-        extra_args=tuple(extra_args), bfloat16=bfloat16,
-        family=alias.__module__.removeprefix("jaxopt_scratch."))
+        family=alias.__module__.removeprefix("jaxopt_scratch."), **flags)
 
 
 REGISTRY: tuple[Entry, ...] = (
@@ -148,9 +164,9 @@ REGISTRY: tuple[Entry, ...] = (
     row(jos.sgd, 0.1),
     row(jos.sgd, 0.05, name="sgd_momentum", options={"momentum": 0.9}),
     row(jos.sgd, 0.05, name="sgd_nesterov", options={"momentum": 0.9, "nesterov": True}),
-    row(jos.rmsprop, 0.1),
+    row(jos.rmsprop, 0.1, sign_like=True),
     row(jos.rmsprop, 0.02, name="rmsprop_centered", options={"centered": True, "momentum": 0.5},
-        second={"momentum": 0.9}),
+        second={"momentum": 0.9}, sign_like=True),
     row(jos.adagrad, 1.0),
     # _optimizers.adam
     row(jos.adam, 0.1),
@@ -160,10 +176,13 @@ REGISTRY: tuple[Entry, ...] = (
     row(jos.amsgrad, 0.1),
     row(jos.adamax, 0.1),
     row(jos.adamaxw, 0.1, needs_params=True, decays_by_default=True),
-    row(jos.lion, 0.1, needs_params=True, decays_by_default=True),
+    row(jos.lion, 0.1, needs_params=True, decays_by_default=True, sign_like=True,
+        sign_update=True),
     # _optimizers.layerwise
     row(jos.lamb, 0.05, needs_params=True),
-    row(jos.lars, 5.0, needs_params=True),  # trust_coefficient 0.001 makes the raw step tiny
+    # trust_coefficient 1e-3 makes the raw step tiny: larger learning rates.
+    row(jos.lars, 5.0, needs_params=True, second={"eps": 1.0},
+        tuning={"precision": 20.0, "long_run": 1.0}),
     # _contrib (jos.contrib): append rows here.
 )
 
@@ -171,15 +190,20 @@ BY_NAME: dict[str, Entry] = {e.name: e for e in REGISTRY}
 assert len(BY_NAME) == len(REGISTRY), "duplicate registry names"
 
 
+def is_alias(fn: Any) -> bool:
+    """An optimizer alias: a function of :data:`ALIAS_MODULES` whose first argument is
+    ``learning_rate`` (so not ``scale_by_*`` transforms, wrappers such as
+    ``schedule_free(base_optimizer, ...)`` or utilities such as ``eval_params``)."""
+    if not (inspect.isfunction(fn) and fn.__module__.startswith(ALIAS_MODULES)):
+        return False
+    first = next(iter(inspect.signature(fn).parameters), None)
+    return first == "learning_rate"
+
+
 def public_aliases() -> list[str]:
-    """Every public optimizer alias: ``jos`` / ``jos.contrib`` functions of :data:`ALIAS_MODULES`."""
-    found = []
-    for prefix, namespace in (("", jos), ("contrib.", jos.contrib)):
-        for n in namespace.__all__:
-            fn = getattr(namespace, n)
-            if inspect.isfunction(fn) and fn.__module__.startswith(ALIAS_MODULES):
-                found.append(prefix + n)
-    return sorted(found)
+    """Every public optimizer alias of ``jos`` and ``jos.contrib`` (``"contrib.<name>"``)."""
+    return sorted(prefix + n for prefix, namespace in (("", jos), ("contrib.", jos.contrib))
+                  for n in namespace.__all__ if is_alias(getattr(namespace, n)))
 
 
 def alias_name(entry: Entry) -> str:
