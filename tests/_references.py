@@ -1,4 +1,5 @@
-"""Independent float64 NumPy oracles, written from the papers' and seeds' update equations.
+"""Independent float64 NumPy oracles, written from the update equations of the papers and of
+the tutorials in ``docs/tutorial_claims.rst``.
 
 These are deliberately naive: per-leaf Python loops, mutable state, ``1 - b**t``
 in float64 (where it is exact enough). They share no code with the library.
@@ -81,7 +82,7 @@ class HeavyBall(Oracle):
 
 
 class Ema(Oracle):
-    """m = b m + (1 - b) g; u = m / (1 - b^t) (seed 004) or u = m (seed 001)."""
+    """m = b m + (1 - b) g; u = m / (1 - b^t) (tutorial 4) or u = m (tutorial 1)."""
 
     def __init__(self, b: float, debias: bool = True):
         self.b, self.debias, self.m, self.t = b, debias, None, 0
@@ -284,7 +285,7 @@ class TrustRatio(Oracle):
 
 
 class Clip(Oracle):
-    """Elementwise value clipping to [-delta, delta] (seed 003)."""
+    """Elementwise value clipping to [-delta, delta] (tutorial 3)."""
 
     def __init__(self, delta: float):
         self.delta = delta
@@ -315,7 +316,8 @@ def run(oracle: Oracle, params: Leaves, grad_fn: Callable[[Leaves], Leaves],
     return params
 
 
-# The optimizers of the seeds and of optax's aliases, assembled from the parts above.
+# The optimizers of the tutorials (docs/tutorial_claims.rst) and of optax's aliases,
+# assembled from the parts above.
 
 
 def sgd(lr, momentum=None, nesterov=False):

@@ -136,7 +136,7 @@ class HandComputedTest(chex.TestCase):
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(("inside", 0.0, 1e-8, 0.70710678), ("outside", 1e-8, 0.0, 0.99990001))
     def test_eps_placement_with_a_tiny_gradient(self, eps, eps_root, expected):
-        # REFERENCE.md P8: one step with g = 1e-4 has m_hat = g, v_hat = g^2, so the
+        # docs/tutorial_claims.rst, P8: one step with g = 1e-4 has m_hat = g, v_hat = g^2, so the
         # direction is g / sqrt(g^2 + 1e-8) = 1/sqrt(2) inside, g / (g + 1e-8) outside.
         tx = jos.scale_by_adam(eps=eps, eps_root=eps_root)
         u, _ = self.variant(tx.update)(jnp.asarray([1e-4]), tx.init(jnp.zeros(1)))

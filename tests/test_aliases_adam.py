@@ -164,8 +164,8 @@ class ParityTest(chex.TestCase):
     @parameterized.named_parameters(("eps_inside", {"eps": 0.0, "eps_root": 1e-8}, 0.70710678),
                                     ("eps_outside", {}, 0.99990001))
     def test_tiny_gradient_shows_where_eps_sits(self, kwargs, fraction):
-        # REFERENCE.md P8: with g = 1e-4 the first step is lr * g / sqrt(g^2 + 1e-8) with
-        # eps inside the root (seed 004) and lr * g / (|g| + 1e-8) with eps outside.
+        # docs/tutorial_claims.rst, P8: with g = 1e-4 the first step is lr * g / sqrt(g^2 + 1e-8)
+        # with eps inside the root (tutorial 4) and lr * g / (|g| + 1e-8) with eps outside.
         tx = jos.adam(0.2, **kwargs)
         p = jnp.zeros(1)
         u, _ = self.variant(tx.update)(jnp.asarray([1e-4]), tx.init(p), p)
@@ -218,7 +218,10 @@ class VmapTest(chex.TestCase):
 
 
 class SeedReferenceTest(chex.TestCase):
-    """P4-P8 with our float32 Adam, held tighter than REFERENCE.md's 5e-4 (see OURS_F32)."""
+    """P4-P8 with our float32 Adam, held tighter than the 5e-4 of docs/tutorial_claims.rst.
+
+    See OURS_F32.
+    """
 
     @parameterized.named_parameters(
         ("p4_showdown", lambda: jos.chain(jos.clip(10.0), jos.adam(0.01)), BEALE_LIKE, 200,
@@ -234,7 +237,7 @@ class SeedReferenceTest(chex.TestCase):
 
     def test_p5_never_converges_within_1000_steps(self):
         traj = _problems.trajectory(jos.adam(0.001), PARABOLA, 1000)
-        # Seed 002's stop test |g| < 1e-7 (on the gradient before each update) never fires.
+        # Tutorial 2's stop test |g| < 1e-7 (on the gradient before each update) never fires.
         self.assertTrue(np.all(np.abs(2 * np.concatenate([[5.0], traj[:-1, 0]])) >= 1e-7))
 
     def test_p7_lr_0_2_reaches_1e_24(self):
@@ -253,8 +256,8 @@ class SeedReferenceTest(chex.TestCase):
                                               rtol=_problems.F64_RTOL, atol=_problems.F64_ATOL)
 
     def test_bias_correction_is_more_accurate_than_optax(self):
-        # REFERENCE.md section 1: optax-style float32 Adam is up to 9.1e-5 off the float64
-        # final losses of P7/P8. Ours must stay well below that.
+        # docs/tutorial_claims.rst (tolerances): optax-style float32 Adam is up to 9.1e-5 off the
+        # float64 final losses of P7/P8. Ours must stay well below that.
         worst = {}
         for name, lib in (("ours", jos), ("optax", optax)):
             errs = []

@@ -126,18 +126,21 @@ class VmapTest(chex.TestCase):
 
 
 class SeedReferenceTest(chex.TestCase):
-    """REFERENCE.md P1-P4, P7, P8 at its float32 tolerances (2e-5 rtol, 1e-6 atol)."""
+    """P1-P4, P7, P8 of docs/tutorial_claims.rst at its float32 tolerances.
+
+    Those are 2e-5 rtol and 1e-6 atol.
+    """
 
     def test_p1_bowl_sgd(self):
         traj = _problems.trajectory(jos.sgd(0.1), BOWL, 14)
-        # REFERENCE.md gives 2e-7 for P1 in float32: 14 multiplications by 0.8.
+        # docs/tutorial_claims.rst gives 2e-7 for P1 in float32: 14 multiplications by 0.8.
         _problems.check_against_reference(self, traj, BOWL, "P1 bowl sgd", rtol=2e-7, atol=0)
 
     def test_p2_ravine_sgd(self):
         traj = _problems.trajectory(jos.sgd(0.01), RAVINE, 30)
         _problems.check_against_reference(self, traj, RAVINE, "P2 ravine sgd", **PLAIN_F32)
-        # REFERENCE.md: x is exactly +0.0 after step 1 (lr * 100 == 1). Compiled on CPU,
-        # XLA fuses x - lr * g into one FMA, so x = 1 - float32(0.01) * 100 = 2.2e-8 > 0
+        # docs/tutorial_claims.rst, P2: x is exactly +0.0 after step 1 (lr * 100 == 1). Compiled
+        # on CPU, XLA fuses x - lr * g into one FMA, so x = 1 - float32(0.01) * 100 = 2.2e-8 > 0
         # and then shrinks by that factor each step: never negative, ~0 at once.
         self.assertTrue(np.all(traj[:, 0] >= 0.0))
         self.assertLess(np.max(np.abs(traj[:, 0])), 3e-8)
@@ -158,7 +161,7 @@ class SeedReferenceTest(chex.TestCase):
         ("rmsprop", lambda: jos.rmsprop(0.005, decay=0.9, eps=1e-8, eps_in_sqrt=False),
          "P4 showdown rmsprop"))
     def test_p4_clipped_showdown(self, make, key):
-        # Seed 003 clips each gradient coordinate to [-10, 10] before the optimizer.
+        # Tutorial 3 clips each gradient coordinate to [-10, 10] before the optimizer.
         traj = _problems.trajectory(jos.chain(jos.clip(10.0), make()), BEALE_LIKE, 200)
         _problems.check_against_reference(self, traj, BEALE_LIKE, key, **PLAIN_F32)
 

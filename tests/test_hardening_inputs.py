@@ -170,7 +170,8 @@ class ComplexParamsTest(chex.TestCase):
             params = jos.apply_updates(params, updates)
         ref = _optax_complex_run(name)
         # optax forms 1 - b**t naively in float32, we use expm1/log1p (about 2e-5
-        # relative per bias correction, REFERENCE.md section 1); measured <= 3e-6 here.
+        # relative per bias correction, docs/tutorial_claims.rst, tolerances); measured <= 3e-6
+        # here.
         chex.assert_trees_all_close(params, ref, rtol=1e-5, atol=1e-5)
         self.assertFalse(np.allclose(params["w"], complex_params()["w"]), "nothing moved")
 

@@ -1,8 +1,9 @@
 """Tests for jaxopt_scratch/_engine/loop.py.
 
-REFERENCE.md P1-P9 are reproduced through ``jos.run`` on ``jos.problems``, at the
-reference's float32 tolerances (``_problems.F32_*``): the loop's bookkeeping
-(which loss goes with which step, what the trajectory holds) is what is tested.
+P1-P9 of ``docs/tutorial_claims.rst`` are reproduced through ``jos.run`` on
+``jos.problems``, at that page's float32 tolerances (``_problems.F32_*``): the
+loop's bookkeeping (which loss goes with which step, what the trajectory holds)
+is what is tested.
 """
 
 import _problems as fixtures
@@ -76,8 +77,8 @@ def test_p4_beale_like_showdown_with_value_clipping(name):
     tx, tol, clipped_steps = P4_OPTIMIZERS[name]
     result = _run(jos.chain(jos.clip(10.0), tx), "beale_like", 200)
     _check(result, f"P4 showdown {name}", tol)
-    # The seed's analytic gradient at each step's starting point: REFERENCE.md counts the
-    # steps with a clipped component.
+    # Tutorial 3's analytic gradient at each step's starting point: docs/tutorial_claims.rst
+    # counts the steps with a clipped component.
     problem = jos.problems.get("beale_like")
     grads = jax.jit(jax.vmap(problem.grad_fn))(result.trajectory[:-1])
     assert int(jnp.sum(jnp.any(jnp.abs(grads) > 10.0, axis=1))) == clipped_steps
@@ -86,14 +87,14 @@ def test_p4_beale_like_showdown_with_value_clipping(name):
 def test_p5_theta_squared_adam():
     result = _run(jos.adam(1e-3), "theta_squared", 1000)
     _check(result, "P5 parabola adam", ADAM, loss=False)
-    # The seed's stop test |2 theta| < 1e-7 never fires: theta stays above 4.
+    # Tutorial 2's stop test |2 theta| < 1e-7 never fires: theta stays above 4.
     assert float(jnp.min(jnp.abs(result.trajectory))) > 4.0
 
 
 def test_p6_linear_regression_adam():
     result = _run(jos.adam(1e-2), "linear_regression", 200)
     _check(result, "P6 linreg adam", ADAM)
-    # The seed prints the loss *before* epoch t's update: losses[t - 1].
+    # Tutorial 2 prints the loss *before* epoch t's update: losses[t - 1].
     printed = {1: 57.0, 50: 30.797351, 100: 14.620063, 150: 6.1501699, 200: 2.2923333}
     for epoch, value in printed.items():
         np.testing.assert_allclose(result.losses[epoch - 1], value, err_msg=f"epoch {epoch}",
@@ -103,7 +104,7 @@ def test_p6_linear_regression_adam():
 def test_p7_gd_diverges():
     result = _run(jos.sgd(0.2), "elongated", 550)
     _check(result, "P7 ellipse gd lr0.2", PLAIN)
-    # y is multiplied by -3 per step: float32 overflows at epoch 39 (REFERENCE.md).
+    # y is multiplied by -3 per step: float32 overflows at epoch 39 (docs/tutorial_claims.rst).
     after = _after(result)
     assert np.isfinite(after[38]) and not np.isfinite(after[39])
     assert not np.isfinite(float(result.final_loss))
@@ -139,7 +140,7 @@ def test_p8_adam_eps_inside_sqrt():
     _check(_run(tx, "ill_conditioned", 100), "P8 valley adam eps inside", ADAM)
 
 
-# REFERENCE.md P9: loss after 3000 updates, printed at epoch 3000 (before update 3000),
+# docs/tutorial_claims.rst, P9: loss after 3000 updates, printed at epoch 3000 (before update 3000),
 # at epochs 1, 200 and 1000 (before those updates). Accuracy is 100 % everywhere.
 P9 = {
     ("xor_a", "adam"): (3.0952068e-4, 3.1003629e-4, 0.31775449, 0.13126230, 0.12535882),
@@ -175,7 +176,7 @@ def test_p9_xor_both_setups_three_optimizers_in_one_program():
         part = result.trajectory[(s, o)]
         losses = jax.jit(jax.vmap(setups[s].loss_fn))(
             jax.tree.map(lambda x: x[jnp.asarray([0, 199, 999, 2999, 3000])], part))
-        # REFERENCE.md: XOR 3000 epochs in float32, rtol 1e-3.
+        # docs/tutorial_claims.rst: XOR 3000 epochs in float32, rtol 1e-3.
         np.testing.assert_allclose(losses, [ep1, ep200, ep1000, printed3000, final], rtol=1e-3,
                                    err_msg=f"{s} {o}")
         assert float(setups[s].accuracy_fn(result.params[(s, o)])) == 1.0

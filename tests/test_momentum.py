@@ -136,16 +136,19 @@ class ParityTest(chex.TestCase):
 
 
 class SeedReferenceTest(chex.TestCase):
-    """Seed 001's uncorrected and seed 004's bias-corrected EWMA momentum (P7, P8)."""
+    """Tutorial 1's uncorrected and tutorial 4's bias-corrected EWMA momentum.
 
-    def test_p7_seed001_ema_momentum(self):
+    Problems P7 and P8 of ``docs/tutorial_claims.rst``.
+    """
+
+    def test_p7_tutorial1_ema_momentum(self):
         tx = jos.chain(jos.ema(0.9, debias=False), jos.scale_by_learning_rate(0.1))
         traj = _problems.trajectory(tx, ELLIPSE, 100)
         _problems.check_against_reference(self, traj, ELLIPSE, "P7 ellipse ema momentum",
                                           rtol=_problems.F32_RTOL_PLAIN,
                                           atol=_problems.F32_ATOL_PLAIN)
 
-    def test_p8_seed004_ewma_with_bias_correction(self):
+    def test_p8_tutorial4_ewma_with_bias_correction(self):
         tx = jos.chain(jos.ema(0.9), jos.scale_by_learning_rate(0.1))
         traj = _problems.trajectory(tx, VALLEY, 100)
         # The first debiased step is plain GD: (9, -3) - 0.1 * (1.8, -30) = (8.82, 0), up to

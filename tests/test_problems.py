@@ -70,7 +70,8 @@ def test_loss_is_a_finite_scalar_with_a_gradient(name):
     assert problem.description and problem.num_steps >= 1
 
 
-# Loss at the documented start: the seeds' formulas evaluated by hand (and REFERENCE.md P6, P9).
+# Loss at the documented start: the tutorials' formulas evaluated by hand (and
+# docs/tutorial_claims.rst, P6 and P9).
 START_LOSS = {
     "bowl": 4.0**2 + 3.0**2,
     "ravine": 50 * 1.0**2 + 8.0**2,
@@ -134,7 +135,8 @@ def test_beale_like_analytic_gradient_matches_autodiff():
     autodiff = jax.jit(jax.vmap(jax.grad(problem.loss_fn)))(points)
     # Same polynomial, different float32 evaluation order.
     np.testing.assert_allclose(analytic, autodiff, rtol=1e-5, atol=1e-4)
-    # REFERENCE.md P4: the first gradient is (+190.9, +57.9), pointing away from (3, 0.5).
+    # docs/tutorial_claims.rst, P4: the first gradient is (+190.9, +57.9), pointing away from
+    # (3, 0.5).
     np.testing.assert_allclose(analytic[-1], [190.9, 57.9], atol=0.05)
 
 

@@ -95,7 +95,7 @@ def test_seed_count_and_no_hyperparameters():
 
 def test_diverged_and_nan_runs_are_kept_and_marked():
     ellipse = jos.problems.get("elongated")
-    lrs = [0.05, 0.2, 0.01]  # 0.2 multiplies y by -3 per step (REFERENCE.md P7)
+    lrs = [0.05, 0.2, 0.01]  # 0.2 multiplies y by -3 per step (docs/tutorial_claims.rst, P7)
     result = jos.sweep(jos.sgd, {"learning_rate": lrs}, ellipse.loss_fn, ellipse.init_params(),
                        120, progress=False)
     assert result.diverged.tolist() == [False, True, False]
