@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import jax
 
 from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import tree_math as _tree_math
 
 MaskOrFn = Any  # a pytree of bools shaped like params, a function of params giving one, or None
 
@@ -127,15 +128,10 @@ class MaskedState(NamedTuple):
 def resolve_mask(mask: MaskOrFn, params: Any, who: str) -> Any:
     """Evaluates a mask function on ``params`` and checks the mask's structure."""
     m = mask(params) if callable(mask) else mask
-    try:
-        jax.tree.map(lambda _m, _p: None, m, params, is_leaf=lambda x: x is None)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"`{who}`: the `mask` tree does not match the params/updates tree.\n"
-            f"  mask:   {jax.tree.structure(m)}\n"
-            f"  params: {jax.tree.structure(params)}\n"
-            f"Give one bool per leaf (or a function of params returning such a tree)."
-        ) from err
+    _tree_math.check_prefix(
+        m, params, f"`{who}`: the `mask` tree does not match the params/updates tree.",
+        ("mask", "params"), "Give one bool per leaf (or a function of params returning such a tree).",
+    )
     return m
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -14,8 +15,7 @@ _INT32_MAX = np.iinfo(np.int32).max
 
 def check_float_params(params: Any) -> None:
     """Raises ``TypeError`` if any leaf of ``params`` has an integer or boolean dtype."""
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
-    for path, leaf in leaves:
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
         dtype = jnp.result_type(leaf)
         if not jnp.issubdtype(dtype, jnp.inexact):
             where = jax.tree_util.keystr(path) or "<root>"
@@ -26,13 +26,19 @@ def check_float_params(params: Any) -> None:
             )
 
 
-def check_params_given(params: Any, who: str) -> None:
-    """Raises ``ValueError`` when a transform that needs ``params`` gets ``None``."""
+def check_params_given(params: Any, who: str, *, like: Any = None) -> None:
+    """Raises ``ValueError`` when a transform that needs ``params`` gets ``None``.
+
+    With ``like`` (the updates), also checks that ``params`` has their structure and
+    leaf shapes (see :func:`check_same_structure`).
+    """
     if params is None:
         raise ValueError(
             f"`{who}` needs the current parameters: call "
             f"`tx.update(updates, state, params)` instead of `tx.update(updates, state)`."
         )
+    if like is not None:
+        check_same_structure(like, params, who, "params")
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -66,7 +72,25 @@ def check_same_structure(updates: Any, reference: Any, who: str, what: str = "st
             )
 
 
-@functools.lru_cache(maxsize=None)
+def check_prefix(prefix: Any, tree: Any, headline: str, names: tuple[str, str], hint: str) -> None:
+    """Raises ``ValueError`` showing both structures unless ``prefix`` is a prefix of ``tree``.
+
+    ``None`` in ``prefix`` counts as a leaf. ``names`` label the two structures in the
+    message, ``headline`` opens it and ``hint`` closes it.
+    """
+    try:
+        jax.tree.map(lambda _a, _b: None, prefix, tree, is_leaf=lambda x: x is None)
+    except (ValueError, TypeError) as err:
+        width = max(map(len, names)) + 1
+        raise ValueError(
+            f"{headline}\n"
+            f"  {names[0] + ':':<{width}} {jax.tree.structure(prefix)}\n"
+            f"  {names[1] + ':':<{width}} {jax.tree.structure(tree)}\n"
+            f"{hint}"
+        ) from err
+
+
+@functools.cache
 def promote_types(a: Any, b: Any) -> jnp.dtype:
     """JAX's standard promotion of two dtypes, also under ``jax_numpy_dtype_promotion="strict"``.
 
@@ -76,6 +100,16 @@ def promote_types(a: Any, b: Any) -> jnp.dtype:
     """
     with jax.numpy_dtype_promotion("standard"):
         return jnp.promote_types(a, b)
+
+
+def float_dtype() -> jnp.dtype:
+    """JAX's default float: float32, or float64 when ``jax_enable_x64`` is on (read at call time)."""
+    return jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+
+
+def as_float(x: jax.typing.ArrayLike) -> jax.Array:
+    """A Python number, array or tracer as an array of :func:`float_dtype`."""
+    return jnp.asarray(x).astype(float_dtype())
 
 
 def cast(x: jax.Array, dtype: Any) -> jax.Array:
@@ -90,7 +124,7 @@ def moment_dtype(dtype: Any, requested: Any = None) -> jnp.dtype:
     return _at_least_single(jnp.dtype(dtype))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _at_least_single(dtype: jnp.dtype) -> jnp.dtype:
     if jnp.issubdtype(dtype, jnp.complexfloating):
         return promote_types(dtype, jnp.complex64)
@@ -198,8 +232,16 @@ def upcast(tree: Any) -> Any:
 
 
 def cast_like(tree: Any, like: Any) -> Any:
-    """Casts each leaf of ``tree`` to the dtype of the matching leaf of ``like``."""
-    return jax.tree.map(lambda x, y: cast(x, jnp.result_type(y)), tree, like)
+    """Casts each leaf of ``tree`` to the dtype of the matching leaf of ``like``.
+
+    A leaf of ``like`` may be an array, a number or a ``jax.ShapeDtypeStruct`` (from
+    ``jax.eval_shape``); a leaf of ``tree`` that is not an array is made one first.
+    """
+
+    def leaf(x, y):
+        return cast(x if isinstance(x, jax.Array) else jnp.asarray(x), jnp.result_type(y))
+
+    return jax.tree.map(leaf, tree, like)
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
@@ -210,6 +252,23 @@ def safe_increment(count: jax.Array) -> jax.Array:
 def zero_count() -> jax.Array:
     """A fresh step counter (int32 scalar zero)."""
     return jnp.zeros([], jnp.int32)
+
+
+def guarded(fn: Callable[[jax.Array], jax.Array], x: jax.Array, ok: jax.Array,
+            fallback: jax.typing.ArrayLike) -> jax.Array:
+    """``fn(x)`` where ``ok``, else ``fallback``; elementwise, also traced.
+
+    ``fn`` sees 1 instead of ``x`` where ``ok`` is False, so the unused branch is never
+    inf or NaN: neither the value nor, under ``jax.grad``, the gradient (``where`` alone
+    would give ``0 * inf = NaN`` there).
+    """
+    return jnp.where(ok, fn(jnp.where(ok, x, jnp.ones_like(x))), fallback)
+
+
+def safe_div(num: jax.typing.ArrayLike, den: jax.Array, fallback: jax.typing.ArrayLike,
+             where: jax.Array | None = None) -> jax.Array:
+    """``num / den`` where ``where`` holds (default ``den > 0``), else ``fallback``; see :func:`guarded`."""
+    return guarded(lambda d: num / d, den, den > 0 if where is None else where, fallback)
 
 
 def _power_of_two_scale(max_abs: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -229,8 +288,7 @@ def _power_of_two_scale(max_abs: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def _scaled_sqrt(scale: jax.Array, sum_sq: jax.Array) -> jax.Array:
     """``scale * sqrt(sum_sq)``, 0 (with a zero gradient) where ``sum_sq`` is 0; NaN stays NaN."""
-    zero = sum_sq == 0
-    return jnp.where(zero, 0, scale * jnp.sqrt(jnp.where(zero, jnp.ones_like(sum_sq), sum_sq)))
+    return guarded(lambda s: scale * jnp.sqrt(s), sum_sq, sum_sq != 0, 0)
 
 
 def norm(x: jax.Array, axis: Any = None, keepdims: bool = False) -> jax.Array:

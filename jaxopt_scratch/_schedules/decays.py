@@ -24,27 +24,18 @@ import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
-
-
-def float_dtype() -> jnp.dtype:
-    """float32, or float64 when ``jax_enable_x64`` is on (read at call time)."""
-    return jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
-
-
-def as_float(x: jax.typing.ArrayLike) -> jax.Array:
-    """Casts a hyperparameter (Python number, array or tracer) to the schedule dtype."""
-    return jnp.asarray(x).astype(float_dtype())
+from jaxopt_scratch._core import tree_math as _tree_math
+from jaxopt_scratch._core.tree_math import as_float
 
 
 def steps(count: jax.typing.ArrayLike) -> jax.Array:
     """The integer step count as a float, cast once per schedule evaluation."""
-    return jnp.asarray(count).astype(float_dtype())
+    return as_float(count)
 
 
-def safe_ratio(num: jax.Array, den: jax.Array, limit: jax.typing.ArrayLike) -> jax.Array:
-    """``num / den`` where ``den > 0``, else ``limit``; never divides by zero, even traced."""
-    ok = den > 0
-    return jnp.where(ok, num / jnp.where(ok, den, jnp.ones_like(den)), limit)
+def cosine_half_wave(x: jax.Array) -> jax.Array:
+    r"""The cosine ramp :math:`\tfrac12(1 + \cos \pi x)`: 1 at ``x = 0``, 0 at ``x = 1``."""
+    return 0.5 * (1 + jnp.cos(jnp.pi * x))
 
 
 def as_vector(x: Any) -> jax.Array:
@@ -126,7 +117,7 @@ def polynomial_schedule(
         v0, v1, p = as_float(init_value), as_float(end_value), as_float(power)
         t_len = jnp.maximum(as_float(transition_steps), 0)
         t = jnp.clip(steps(count) - jnp.maximum(as_float(transition_begin), 0), 0, t_len)
-        remaining = 1 - safe_ratio(t, t_len, 0.0)
+        remaining = 1 - _tree_math.safe_div(t, t_len, 0.0)
         value = (v0 - v1) * remaining**p + v1
         return jnp.where(t_len > 0, value, v0)
 
@@ -210,7 +201,7 @@ def exponential_decay(
         v0, rate = as_float(init_value), jnp.maximum(as_float(decay_rate), 0)
         t_len = as_float(transition_steps)
         elapsed = steps(count) - jnp.maximum(as_float(transition_begin), 0)
-        exponent = safe_ratio(elapsed, t_len, 0.0)
+        exponent = _tree_math.safe_div(elapsed, t_len, 0.0)
         if staircase:
             exponent = jnp.floor(exponent)
         # The exponent is clipped at 0 (only elapsed > 0 is selected): no 0 ** negative;
@@ -329,9 +320,9 @@ def cosine_decay_schedule(
     def schedule(count):
         k, d_len = steps(count), jnp.maximum(as_float(decay_steps), 0)
         done = jnp.where(k > 0, 1.0, 0.0).astype(k.dtype)
-        progress = safe_ratio(jnp.clip(k, 0, d_len), d_len, done)
+        progress = _tree_math.safe_div(jnp.clip(k, 0, d_len), d_len, done)
         a = as_float(alpha)
-        cosine = 0.5 * (1 + jnp.cos(jnp.pi * progress))
+        cosine = cosine_half_wave(progress)
         return as_float(init_value) * ((1 - a) * cosine ** as_float(exponent) + a)
 
     return schedule

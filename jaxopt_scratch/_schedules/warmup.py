@@ -22,15 +22,16 @@ import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
+from jaxopt_scratch._core import tree_math as _tree_math
+from jaxopt_scratch._core.tree_math import as_float
 from jaxopt_scratch._schedules.decays import (
-    as_float,
     check_length,
     constant_schedule,
     cosine_decay_schedule,
+    cosine_half_wave,
     exponential_decay,
     join_schedules,
     linear_schedule,
-    safe_ratio,
     steps,
 )
 
@@ -141,8 +142,8 @@ def warmup_cosine_decay_schedule(
             f"`decay_steps` counts the whole schedule, warmup included, so it must be at "
             f"least `warmup_steps` ({warmup_steps!r}); got {decay_steps!r}."
         )
-    peak, nonzero = as_float(peak_value), as_float(peak_value) != 0
-    alpha = jnp.where(nonzero, as_float(end_value) / jnp.where(nonzero, peak, 1), 0)
+    peak = as_float(peak_value)
+    alpha = _tree_math.safe_div(as_float(end_value), peak, 0, where=peak != 0)
     cosine_len = jnp.maximum(as_float(decay_steps) - as_float(warmup_steps), 0)
     decay = cosine_decay_schedule(peak_value, cosine_len, alpha, exponent)
     return _warmup_then(init_value, peak_value, warmup_steps, decay)
@@ -208,7 +209,7 @@ def _interpolate_phases(count, boundaries: Sequence[jax.Array], values: Sequence
         if kind == "linear":
             phase = v_start + (v_end - v_start) * pct
         else:
-            phase = v_end + (v_start - v_end) * 0.5 * (1 + jnp.cos(jnp.pi * pct))
+            phase = v_end + (v_start - v_end) * cosine_half_wave(pct)
         out = jnp.where((start <= k) & (k < end), phase, out)
         start = end
     return jnp.where(k >= boundaries[-1], values[-1], out)
@@ -423,10 +424,10 @@ def cyclic_schedule(
         k = steps(count)
         up, down = jnp.maximum(as_float(step_size_up), 0), jnp.maximum(as_float(down_steps), 0)
         length = up + down
-        cycle = jnp.floor(safe_ratio(k, length, 0.0))
+        cycle = jnp.floor(_tree_math.safe_div(k, length, 0.0))
         x = jnp.clip(k - cycle * length, 0, length)  # float32 rounding at huge counts
-        rising = safe_ratio(x, up, 1.0)
-        falling = 1 - safe_ratio(x - up, down, 0.0)
+        rising = _tree_math.safe_div(x, up, 1.0)
+        falling = 1 - _tree_math.safe_div(x - up, down, 0.0)
         height = jnp.where(x < up, rising, falling)
         if policy == "triangular2":
             height = height * 0.5**cycle

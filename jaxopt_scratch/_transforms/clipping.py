@@ -91,7 +91,8 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> _base.GradientTransfo
         del params, extra_args
         norm = _tree_math.global_norm(updates)
         c = jnp.asarray(max_norm, norm.dtype)
-        factor = jnp.where(norm < c, jnp.ones_like(norm), c / jnp.where(norm < c, c, norm))
+        # 1 below the limit, else c / norm: a NaN norm gives NaN updates (as optax), not 1.
+        factor = _tree_math.safe_div(c, norm, 1, where=~(norm < c))
         return _tree_math.scale_tree(updates, factor), state
 
     return _base.GradientTransformation(_base.init_empty_state, update_fn)

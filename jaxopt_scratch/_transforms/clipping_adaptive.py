@@ -14,12 +14,6 @@ from jaxopt_scratch._core import tree_math as _tree_math
 _DIV_FLOOR = 1e-6  # keeps the adaptive clip's division finite for an all-zero unit (as optax)
 
 
-def _shrink_factor(size: jax.Array, limit: jax.Array) -> jax.Array:
-    """``min(1, limit / size)`` without dividing by zero (1 where ``size <= limit``)."""
-    over = size > limit
-    return jnp.where(over, limit / jnp.where(over, size, jnp.ones_like(size)), 1)
-
-
 def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransformation:
     r"""Rescales each leaf so that its root-mean-square is at most ``threshold``.
 
@@ -55,7 +49,8 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransfor
         def leaf(g):
             norm = _tree_math.norm(g)  # scaled: no overflow for huge float32 gradients
             rms = norm / jnp.sqrt(jnp.asarray(g.size, norm.dtype))
-            factor = _shrink_factor(rms, jnp.asarray(threshold, rms.dtype))
+            limit = jnp.asarray(threshold, rms.dtype)
+            factor = _tree_math.safe_div(limit, rms, 1, where=rms > limit)  # min(1, limit / rms)
             return g * factor.astype(g.dtype)
 
         return jax.tree.map(leaf, updates), state
@@ -132,8 +127,7 @@ def adaptive_grad_clip(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        _tree_math.check_params_given(params, "adaptive_grad_clip")
-        _tree_math.check_same_structure(updates, params, "adaptive_grad_clip", "params")
+        _tree_math.check_params_given(params, "adaptive_grad_clip", like=updates)
 
         def leaf(g, p):
             g_norm, p_norm = unitwise_norm(g, axis), unitwise_norm(p, axis)

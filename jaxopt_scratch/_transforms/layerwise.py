@@ -59,8 +59,7 @@ def scale_by_trust_ratio(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        _tree_math.check_params_given(params, "scale_by_trust_ratio")
-        _tree_math.check_same_structure(updates, params, "scale_by_trust_ratio", "params")
+        _tree_math.check_params_given(params, "scale_by_trust_ratio", like=updates)
 
         def leaf(u, p):
             p_norm = _norm_at_least(p, min_norm)

@@ -64,8 +64,7 @@ def add_decayed_weights(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        _tree_math.check_params_given(params, "add_decayed_weights")
-        _tree_math.check_same_structure(updates, params, "add_decayed_weights", "params")
+        _tree_math.check_params_given(params, "add_decayed_weights", like=updates)
         if scheduled:
             decay = _base.evaluate_schedule(weight_decay, state.count, "weight_decay")
             state = AddDecayedWeightsState(count=_tree_math.safe_increment(state.count))

@@ -23,11 +23,6 @@ from jaxopt_scratch._core import tree_math as _tree_math
 # --- helpers shared by the wrappers -----------------------------------------------------------------------------
 
 
-def cast_tree_like(tree: Any, avals: Any) -> Any:
-    """Casts each leaf of ``tree`` to the dtype of the matching ``avals`` leaf (array or shape)."""
-    return jax.tree.map(lambda x, a: jnp.asarray(x).astype(a.dtype), tree, avals)
-
-
 def cond_update(
     pred: jax.Array,
     tx: _base.GradientTransformation,
@@ -49,12 +44,12 @@ def cond_update(
     def step(operands):
         u, s = operands
         new_u, new_s = run(updates=u, state=s)
-        return cast_tree_like(new_u, out_avals[0]), cast_tree_like(new_s, out_avals[1])
+        return _tree_math.cast_like(new_u, out_avals[0]), _tree_math.cast_like(new_s, out_avals[1])
 
     def hold(operands):
         _, s = operands
         zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), out_avals[0])
-        return zeros, cast_tree_like(s, out_avals[1])
+        return zeros, _tree_math.cast_like(s, out_avals[1])
 
     if not isinstance(pred, jax.core.Tracer):  # eager: plain Python, no cond to compile
         return step((updates, state)) if bool(pred) else hold((updates, state))

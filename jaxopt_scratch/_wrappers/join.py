@@ -16,7 +16,6 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import tree_math as _tree_math
 from jaxopt_scratch._schedules import decays as _decays
-from jaxopt_scratch._wrappers.conditional import cast_tree_like
 
 # --- join_transforms ----------------------------------------------------------------------------
 
@@ -86,7 +85,7 @@ def join_transforms(
             def run(operands):
                 u, states = operands
                 new_u, new_s = _base.call_update(transforms[i], u, states[i], params, extra_args)
-                states = states[:i] + (cast_tree_like(new_s, states[i]),) + states[i + 1:]
+                states = states[:i] + (_tree_math.cast_like(new_s, states[i]),) + states[i + 1:]
                 return _tree_math.cast_like(new_u, u), states
 
             return run

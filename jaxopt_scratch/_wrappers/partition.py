@@ -13,6 +13,7 @@ import jax
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import combine as _combine
+from jaxopt_scratch._core import tree_math as _tree_math
 
 Labels = Any  # a pytree of labels (a prefix of params), or a function of params returning one
 
@@ -28,15 +29,10 @@ class MultiTransformState(NamedTuple):
 
 def _resolve_labels(param_labels: Labels, tree: Any, known: Any) -> Any:
     labels = param_labels(tree) if callable(param_labels) else param_labels
-    try:  # a prefix of the params tree is allowed, as in masked
-        jax.tree.map(lambda _lab, _p: None, labels, tree, is_leaf=lambda x: x is None)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"`param_labels` does not match the params tree.\n"
-            f"  param_labels: {jax.tree.structure(labels)}\n"
-            f"  params:       {jax.tree.structure(tree)}\n"
-            f"Give one label per leaf (or per subtree), or a function of params returning such a tree."
-        ) from err
+    _tree_math.check_prefix(  # a prefix of the params tree is allowed, as in masked
+        labels, tree, "`param_labels` does not match the params tree.", ("param_labels", "params"),
+        "Give one label per leaf (or per subtree), or a function of params returning such a tree.",
+    )
     used = set(jax.tree.leaves(labels))
     missing = used - set(known)
     if missing:

@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_scratch._engine.problems.registry import Problem, as_float, register
+from jaxopt_scratch._core.tree_math import as_float
+from jaxopt_scratch._engine.problems.registry import Problem, register
 
 
 @register("linear_regression")
@@ -186,14 +187,6 @@ def mlp(
         inputs, labels = (x, y) if batch is None else batch
         hits = jnp.argmax(logits(params, inputs), axis=-1) == labels
         return jnp.mean(hits.astype(dtype))
-
-    @jax.jit
-    def init_from_key(key):
-        layers = []
-        for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), itertools.pairwise(sizes)):
-            w = jax.random.normal(k, (n_in, n_out), dtype) * math.sqrt(2.0 / n_in)
-            layers.append({"w": w, "b": jnp.zeros(n_out, dtype)})
-        return layers
 
     def init_params(key=None):
         return _he_init(jax.random.key(0) if key is None else key, sizes, dtype)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 Params = Any
 Batch = Any
@@ -152,8 +151,3 @@ def get(name: str, **options: Any) -> Problem:
     if cache_key is not None:
         _CACHE[cache_key] = problem
     return problem
-
-
-def as_float(value: Any) -> jax.Array:
-    """``value`` as an array of JAX's default float dtype (float32, or float64 under x64)."""
-    return jnp.asarray(value, dtype=jnp.result_type(float))

@@ -13,7 +13,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxopt_scratch._engine.problems.registry import Bounds, Params, Problem, as_float, register
+from jaxopt_scratch._core.tree_math import as_float
+from jaxopt_scratch._engine.problems.registry import Bounds, Params, Problem, register
 
 
 def _fixed(value: Any) -> Callable[..., Params]:
