@@ -58,6 +58,15 @@ def check_callable(name: str, value: Any, what: str) -> None:
         raise TypeError(f"`{name}` must be {what}, got {value!r}.")
 
 
+def check_transform_factory(name: str, value: Any) -> None:
+    """A function of the hyperparameters returning a gradient transformation (``jos.adam``)."""
+    check_callable(
+        name, value,
+        "a function of the hyperparameters returning a gradient transformation "
+        "(for example `jos.adam`)",
+    )
+
+
 def check_decay(name: str, value: Any) -> None:
     """A decay rate: ``[0, 1)``."""
     check_interval(

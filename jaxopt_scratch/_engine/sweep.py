@@ -196,11 +196,7 @@ def _pad_rows(tree: Any, size: int) -> Any:
 
 def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn):
     """Step 1: checks the arguments; returns the configuration table, the seeds and the data mode."""
-    _checks.check_callable(
-        "make_optimizer", make_optimizer,
-        "a function of the hyperparameters returning a gradient transformation "
-        "(for example `jos.adam`)",
-    )
+    _checks.check_transform_factory("make_optimizer", make_optimizer)
     table = _table(hyperparams, mode)
     seed_list = _seeds(seeds)
     return table, seed_list, _loop.check_data(loss_fn, num_steps, batches, sample_fn)

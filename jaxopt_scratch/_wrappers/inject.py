@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_scratch._core import base as _base
+from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
 
@@ -114,6 +115,20 @@ def inject_hyperparams(
         >>> print(u)
         [-0.5 -0.5]
     """
+    static, signature = _check_wrapper_args(inner_factory, static_args)
+
+    @functools.wraps(inner_factory)
+    def factory(*args, **kwargs) -> _base.GradientTransformation:
+        arguments = _arguments_by_name(inner_factory, signature, args, kwargs)
+        return _injected(inner_factory, _classify(arguments, signature, static), hyperparam_dtype)
+
+    return factory
+
+
+def _check_wrapper_args(inner_factory: Any, static_args: str | Iterable[str],
+                        ) -> tuple[set[str], inspect.Signature]:
+    """Step 1: checks the wrapper's own arguments; returns the static names and the signature."""
+    _checks.check_transform_factory("inner_factory", inner_factory)
     static = {static_args} if isinstance(static_args, str) else set(static_args)
     signature = inspect.signature(inner_factory)
     unknown = static - set(signature.parameters)
@@ -122,65 +137,87 @@ def inject_hyperparams(
             f"`static_args` names {sorted(unknown)}, which `inner_factory` does not take; "
             f"its arguments are {list(signature.parameters)}."
         )
+    return static, signature
 
-    @functools.wraps(inner_factory)
-    def factory(*args, **kwargs) -> _base.GradientTransformation:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = {}
-        for name, value in bound.arguments.items():
-            kind = signature.parameters[name].kind
-            if kind is inspect.Parameter.VAR_POSITIONAL and value:
-                raise TypeError(
-                    f"`inject_hyperparams` passes arguments by name, so `{inner_factory.__name__}`"
-                    f"'s `*{name}` cannot be used; pass those values as keyword arguments."
-                )
-            if kind is inspect.Parameter.VAR_KEYWORD:
-                arguments.update(value)
-            elif kind is not inspect.Parameter.VAR_POSITIONAL:
-                arguments[name] = value
-        fixed, numeric, schedules = {}, {}, {}
-        for name, value in arguments.items():
-            kind = None
-            if name not in static:
-                param = signature.parameters.get(name)
-                kind = _numeric_kind(value, None if param is None else param.default)
-            if kind is not None:
-                numeric[name] = (value, kind)
-            elif (name not in static and callable(value)
-                  and not _is_structural_callable(name, value)):
-                schedules[name] = value
-            else:
-                fixed[name] = value
 
-        def build(hyperparams):
-            return inner_factory(**fixed, **hyperparams)
+def _arguments_by_name(inner_factory: Callable[..., Any], signature: inspect.Signature,
+                       args: tuple, kwargs: dict) -> dict[str, Any]:
+    """Step 2: one call's arguments by name, defaults included and ``**kwargs`` flattened."""
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    arguments = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL and value:
+            raise TypeError(
+                f"`inject_hyperparams` passes arguments by name, so `{inner_factory.__name__}`"
+                f"'s `*{name}` cannot be used; pass those values as keyword arguments."
+            )
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+            arguments[name] = value
+    return arguments
 
-        def scheduled_values(count, dtypes):
-            return {name: _as_hyperparam(
-                _base.evaluate_schedule(fn, count, name), "float", dtypes[name])
-                for name, fn in schedules.items()}
 
-        def init_fn(params):
-            _tree_math.check_float_params(params)  # before scalar_dtype, which needs float leaves
-            dtype = hyperparam_dtype or _tree_math.scalar_dtype(params)
-            count = _tree_math.zero_count()
-            hyperparams = {name: _as_hyperparam(v, kind, dtype)
-                           for name, (v, kind) in numeric.items()}
-            hyperparams.update(scheduled_values(count, dict.fromkeys(schedules, dtype)))
-            return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
+class _Arguments(NamedTuple):
+    """One call's arguments, sorted by what :func:`inject_hyperparams` does with them."""
 
-        def update_fn(updates, state, params=None, **extra_args):
-            hyperparams = {name: _as_hyperparam(state.hyperparams[name], kind, hyperparam_dtype)
-                           for name, (_, kind) in numeric.items()}
-            kept = {name: hyperparam_dtype or jnp.result_type(state.hyperparams[name])
-                    for name in schedules}  # the dtype chosen at init, so no retracing
-            hyperparams.update(scheduled_values(state.count, kept))
-            updates, inner_state = _base.call_update(
-                build(hyperparams), updates, state.inner_state, params, extra_args)
-            return updates, InjectHyperparamsState(
-                _tree_math.safe_increment(state.count), hyperparams, inner_state)
+    fixed: dict[str, Any]  # passed to the inner factory unchanged
+    numeric: dict[str, tuple[Any, str]]  # name -> (given value, "float" or "int"): in the state
+    schedules: dict[str, Callable[..., Any]]  # evaluated every step; the value is in the state
 
-        return _base.GradientTransformation(init_fn, update_fn)
 
-    return factory
+def _classify(arguments: dict[str, Any], signature: inspect.Signature,
+              static: set[str]) -> _Arguments:
+    """Step 3: sorts the arguments into fixed ones, numeric hyperparameters and schedules."""
+    fixed, numeric, schedules = {}, {}, {}
+    for name, value in arguments.items():
+        kind = None
+        if name not in static:
+            param = signature.parameters.get(name)
+            kind = _numeric_kind(value, None if param is None else param.default)
+        if kind is not None:
+            numeric[name] = (value, kind)
+        elif (name not in static and callable(value)
+              and not _is_structural_callable(name, value)):
+            schedules[name] = value
+        else:
+            fixed[name] = value
+    return _Arguments(fixed, numeric, schedules)
+
+
+def _injected(inner_factory: Callable[..., _base.GradientTransformation], arguments: _Arguments,
+              hyperparam_dtype: Any) -> _base.GradientTransformation:
+    """Step 4: the transform that rebuilds the inner one from the state's values every step."""
+    fixed, numeric, schedules = arguments
+
+    def build(hyperparams):
+        return inner_factory(**fixed, **hyperparams)
+
+    def scheduled_values(count, dtypes):
+        return {name: _as_hyperparam(
+            _base.evaluate_schedule(fn, count, name), "float", dtypes[name])
+            for name, fn in schedules.items()}
+
+    def init_fn(params):
+        _tree_math.check_float_params(params)  # before scalar_dtype, which needs float leaves
+        dtype = hyperparam_dtype or _tree_math.scalar_dtype(params)
+        count = _tree_math.zero_count()
+        hyperparams = {name: _as_hyperparam(v, kind, dtype)
+                       for name, (v, kind) in numeric.items()}
+        hyperparams.update(scheduled_values(count, dict.fromkeys(schedules, dtype)))
+        return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        hyperparams = {name: _as_hyperparam(state.hyperparams[name], kind, hyperparam_dtype)
+                       for name, (_, kind) in numeric.items()}
+        kept = {name: hyperparam_dtype or jnp.result_type(state.hyperparams[name])
+                for name in schedules}  # the dtype chosen at init, so no retracing
+        hyperparams.update(scheduled_values(state.count, kept))
+        updates, inner_state = _base.call_update(
+            build(hyperparams), updates, state.inner_state, params, extra_args)
+        return updates, InjectHyperparamsState(
+            _tree_math.safe_increment(state.count), hyperparams, inner_state)
+
+    return _base.GradientTransformation(init_fn, update_fn)
