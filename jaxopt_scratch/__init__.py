@@ -52,8 +52,10 @@ from jaxopt_scratch._schedules.warmup import warmup_cosine_decay_schedule as war
 from jaxopt_scratch._schedules.warmup import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 
 # --- Layer 2, primitives (_transforms) ---
+from jaxopt_scratch._transforms.accumulation import ApplyEvery as ApplyEvery
 from jaxopt_scratch._transforms.accumulation import EmaState as EmaState
 from jaxopt_scratch._transforms.accumulation import TraceState as TraceState
+from jaxopt_scratch._transforms.accumulation import apply_every as apply_every
 from jaxopt_scratch._transforms.accumulation import ema as ema
 from jaxopt_scratch._transforms.accumulation import trace as trace
 from jaxopt_scratch._transforms.adaptive_adam import ScaleByAdamState as ScaleByAdamState
@@ -73,11 +75,42 @@ from jaxopt_scratch._transforms.clipping import clip as clip
 from jaxopt_scratch._transforms.clipping import clip_by_global_norm as clip_by_global_norm
 from jaxopt_scratch._transforms.clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
 from jaxopt_scratch._transforms.clipping_adaptive import clip_by_block_rms as clip_by_block_rms
+from jaxopt_scratch._transforms.clipping_adaptive import unitwise_clip as unitwise_clip
+from jaxopt_scratch._transforms.clipping_adaptive import unitwise_norm as unitwise_norm
+from jaxopt_scratch._transforms.constraints import NonNegativeParamsState as NonNegativeParamsState
+from jaxopt_scratch._transforms.constraints import ZeroNansState as ZeroNansState
+from jaxopt_scratch._transforms.constraints import (
+    keep_params_nonnegative as keep_params_nonnegative,
+)
+from jaxopt_scratch._transforms.constraints import zero_nans as zero_nans
+from jaxopt_scratch._transforms.layerwise import (
+    scale_by_param_block_norm as scale_by_param_block_norm,
+)
+from jaxopt_scratch._transforms.layerwise import (
+    scale_by_param_block_rms as scale_by_param_block_rms,
+)
 from jaxopt_scratch._transforms.layerwise import scale_by_trust_ratio as scale_by_trust_ratio
+from jaxopt_scratch._transforms.normalization import centralize as centralize
+from jaxopt_scratch._transforms.normalization import (
+    normalize_by_update_norm as normalize_by_update_norm,
+)
+from jaxopt_scratch._transforms.parameter_free import (
+    ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState,
+)
+from jaxopt_scratch._transforms.parameter_free import (
+    scale_by_distance_over_gradients as scale_by_distance_over_gradients,
+)
+from jaxopt_scratch._transforms.per_example import (
+    per_example_global_norm_clip as per_example_global_norm_clip,
+)
+from jaxopt_scratch._transforms.per_example import (
+    per_example_layer_norm_clip as per_example_layer_norm_clip,
+)
 from jaxopt_scratch._transforms.scaling import ScaleByScheduleState as ScaleByScheduleState
 from jaxopt_scratch._transforms.scaling import scale as scale
 from jaxopt_scratch._transforms.scaling import scale_by_learning_rate as scale_by_learning_rate
 from jaxopt_scratch._transforms.scaling import scale_by_schedule as scale_by_schedule
+from jaxopt_scratch._transforms.scaling import scale_gradient as scale_gradient
 from jaxopt_scratch._transforms.weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
 from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
 
@@ -132,6 +165,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "AddDecayedWeightsState",
+    "ApplyEvery",
     "ApplyIfFiniteState",
     "EmaState",
     "EmptyState",
@@ -146,12 +180,14 @@ __all__ = [
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
+    "NonNegativeParamsState",
     "OptState",
     "Params",
     "RunResult",
     "ScalarOrSchedule",
     "ScaleByAdamState",
     "ScaleByAmsgradState",
+    "ScaleByDistanceOverGradientsState",
     "ScaleByLionState",
     "ScaleByRmsState",
     "ScaleByRssState",
@@ -164,6 +200,7 @@ __all__ = [
     "TransformUpdateExtraArgsFn",
     "TransformUpdateFn",
     "Updates",
+    "ZeroNansState",
     "adagrad",
     "adam",
     "adamax",
@@ -172,8 +209,10 @@ __all__ = [
     "adaptive_grad_clip",
     "add_decayed_weights",
     "amsgrad",
+    "apply_every",
     "apply_if_finite",
     "apply_updates",
+    "centralize",
     "chain",
     "clip",
     "clip_by_block_rms",
@@ -192,6 +231,7 @@ __all__ = [
     "inject_hyperparams",
     "join_schedules",
     "join_transforms",
+    "keep_params_nonnegative",
     "lamb",
     "lars",
     "linear_onecycle_schedule",
@@ -202,7 +242,10 @@ __all__ = [
     "nadam",
     "nadamw",
     "named_chain",
+    "normalize_by_update_norm",
     "partition",
+    "per_example_global_norm_clip",
+    "per_example_layer_norm_clip",
     "piecewise_constant_schedule",
     "polynomial_schedule",
     "problems",
@@ -212,13 +255,17 @@ __all__ = [
     "scale_by_adam",
     "scale_by_adamax",
     "scale_by_amsgrad",
+    "scale_by_distance_over_gradients",
     "scale_by_learning_rate",
     "scale_by_lion",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
     "scale_by_rms",
     "scale_by_rss",
     "scale_by_schedule",
     "scale_by_stddev",
     "scale_by_trust_ratio",
+    "scale_gradient",
     "schedules",
     "set_to_zero",
     "sgd",
@@ -229,8 +276,11 @@ __all__ = [
     "trace",
     "transforms",
     "tree",
+    "unitwise_clip",
+    "unitwise_norm",
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",
     "with_extra_args_support",
+    "zero_nans",
 ]

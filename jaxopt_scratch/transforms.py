@@ -23,6 +23,20 @@ from jaxopt_scratch._transforms.clipping import clip as clip
 from jaxopt_scratch._transforms.clipping import clip_by_global_norm as clip_by_global_norm
 from jaxopt_scratch._transforms.clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
 from jaxopt_scratch._transforms.clipping_adaptive import clip_by_block_rms as clip_by_block_rms
+from jaxopt_scratch._transforms.clipping_adaptive import unitwise_clip as unitwise_clip
+from jaxopt_scratch._transforms.clipping_adaptive import unitwise_norm as unitwise_norm
+from jaxopt_scratch._transforms.constraints import NonNegativeParamsState as NonNegativeParamsState
+from jaxopt_scratch._transforms.constraints import ZeroNansState as ZeroNansState
+from jaxopt_scratch._transforms.constraints import (
+    keep_params_nonnegative as keep_params_nonnegative,
+)
+from jaxopt_scratch._transforms.constraints import zero_nans as zero_nans
+from jaxopt_scratch._transforms.per_example import (
+    per_example_global_norm_clip as per_example_global_norm_clip,
+)
+from jaxopt_scratch._transforms.per_example import (
+    per_example_layer_norm_clip as per_example_layer_norm_clip,
+)
 from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
 from jaxopt_scratch._wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
 from jaxopt_scratch._wrappers.conditional import apply_if_finite as apply_if_finite
@@ -39,7 +53,9 @@ __all__ = [
     "MaskedState",
     "MultiSteps",
     "MultiStepsState",
+    "NonNegativeParamsState",
     "TraceState",
+    "ZeroNansState",
     "adaptive_grad_clip",
     "add_decayed_weights",
     "apply_if_finite",
@@ -50,8 +66,14 @@ __all__ = [
     "ema",
     "flatten",
     "freeze",
+    "keep_params_nonnegative",
     "masked",
     "named_chain",
     "partition",
+    "per_example_global_norm_clip",
+    "per_example_layer_norm_clip",
     "trace",
+    "unitwise_clip",
+    "unitwise_norm",
+    "zero_nans",
 ]

@@ -287,3 +287,42 @@ class VmapTest(chex.TestCase):
     )
     def test_vmap_matches_loop(self, make, values):
         _problems.assert_vmap_matches_loop(self, make, values)
+
+
+def _optax_lion_smooth():
+    return _with_lr(optax.scale_by_lion(b1=0.5, mode="smooth", smooth_beta=3.0))
+
+
+def _optax_lion_refined():
+    return _with_lr(optax.scale_by_lion(mode="refined"))
+
+
+class LionModesTest(chex.TestCase):
+
+    @chex.variants(with_jit=True)
+    @parameterized.named_parameters(
+        ("smooth", {"b1": 0.5, "mode": "smooth", "smooth_beta": 3.0}, _optax_lion_smooth),
+        ("refined", {"mode": "refined"}, _optax_lion_refined))
+    def test_matches_optax_over_50_steps(self, kwargs, theirs):
+        tx = jos.chain(jos.scale_by_lion(**kwargs), jos.scale(-LR))
+        _problems.check_parity(self, self.variant, tx, optax_key=f"lion {theirs.__name__}",
+                               optax_build=theirs)
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_first_step_shapes_by_hand(self):
+        g = jnp.asarray([0.5, -30.0, 0.0])  # first step: x = (1 - b1) g = 0.1 g
+        for mode, want in (("hard", [1.0, -1.0, 0.0]),
+                           ("smooth", np.tanh(2.0 * np.asarray([0.05, -3.0, 0.0]))),
+                           ("refined", [0.05, -1.0, 0.0])):
+            tx = jos.scale_by_lion(mode=mode, smooth_beta=2.0)
+            u, _ = self.variant(tx.update)(g, tx.init(jnp.zeros(3)))
+            np.testing.assert_allclose(u, want, rtol=1e-6, err_msg=mode)
+
+    def test_vmap_over_smooth_beta_matches_loop(self):
+        _problems.assert_vmap_matches_loop(
+            self, lambda beta: jos.chain(jos.scale_by_lion(mode="smooth", smooth_beta=beta),
+                                         jos.scale(-0.3)), [0.5, 2.0, 8.0])
+
+    def test_unknown_mode_raises_naming_it(self):
+        with pytest.raises(ValueError, match="`mode`.*'soft'"):
+            jos.scale_by_lion(mode="soft")

@@ -131,3 +131,33 @@ class AdaptiveGradClipTest(chex.TestCase):
             jos.adaptive_grad_clip(-0.1)
         with pytest.raises(ValueError, match="`eps`"):
             jos.adaptive_grad_clip(0.1, eps=-1.0)
+
+
+class UnitwiseTest(chex.TestCase):
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_norm_and_clip_match_optax_on_every_rank(self):
+        norms = jax.tree.map(self.variant(jos.unitwise_norm), PARAMS)
+        chex.assert_trees_all_close(norms, jax.tree.map(optax.transforms.unitwise_norm, PARAMS),
+                                    rtol=1e-6)
+        g_norms = jax.tree.map(jos.unitwise_norm, GRADS)
+        ours = jax.tree.map(self.variant(jos.unitwise_clip), g_norms, norms, GRADS)
+        with jax.numpy_dtype_promotion("standard"):
+            theirs = jax.tree.map(optax.transforms.unitwise_clip, g_norms, norms, GRADS)
+        chex.assert_trees_all_close(ours, theirs, rtol=1e-6)
+
+    def test_clip_by_hand_zero_unit_and_traced_max_norm(self):
+        g = jnp.asarray([[3.0, 0.0], [4.0, 0.0]])
+        n = jos.unitwise_norm(g)
+        got = jax.jit(jax.vmap(lambda m: jos.unitwise_clip(n, jnp.full((2, 2), m), g)))(
+            jnp.asarray([1.0, 10.0]))
+        np.testing.assert_allclose(got[0], [[0.6, 0.0], [0.8, 0.0]], rtol=1e-6)
+        np.testing.assert_array_equal(got[1], g)
+
+    def test_errors_name_the_arguments(self):
+        with pytest.raises(ValueError, match="`g_norm`, `max_norm` and `grad`"):
+            jos.unitwise_clip(jnp.ones(2), jnp.ones(3), jnp.ones(2))
+        with pytest.raises(ValueError, match="`unitwise_norm`.*axis"):
+            jos.unitwise_norm(jnp.ones((2,) * 6))
+        with pytest.raises(ValueError, match="`div_eps`"):
+            jos.unitwise_clip(jnp.ones(2), jnp.ones(2), jnp.ones(2), div_eps=0.0)

@@ -97,3 +97,50 @@ class TrustRatioTest(chex.TestCase):
             self, lambda **kw: jos.chain(jos.scale_by_trust_ratio(**kw), jos.scale(-LR)),
             {"min_norm": [0.0, 0.5, 2.0], "trust_coefficient": [1.0, 0.1, 2.0],
                  "eps": [0.0, 1e-3, 1.0]})
+
+
+def _optax_block_norm():
+    return optax.chain(optax.scale_by_param_block_norm(), optax.scale(-LR))
+
+
+def _optax_block_rms_nd():
+    return optax.chain(optax.scale_by_param_block_rms(min_scale=0.5), optax.scale(-LR))
+
+
+class ParamBlockScalingTest(chex.TestCase):
+
+    @chex.variants(with_jit=True)
+    @parameterized.named_parameters(
+        ("norm_default", jos.scale_by_param_block_norm, {}, _optax_block_norm),
+        ("rms_non_default", jos.scale_by_param_block_rms, {"min_scale": 0.5},
+         _optax_block_rms_nd))
+    def test_matches_optax_over_50_steps(self, factory, kwargs, theirs):
+        tx = jos.chain(factory(**kwargs), jos.scale(-LR))
+        _problems.check_parity(self, self.variant, tx, optax_key=f"block {theirs.__name__}",
+                               optax_build=theirs)
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_factors_by_hand_and_floor_for_zero_blocks(self):
+        p = {"w": jnp.asarray([3.0, 4.0]), "z": jnp.zeros(3)}
+        g = {"w": jnp.ones(2), "z": jnp.ones(3)}
+        norm_tx, rms_tx = jos.scale_by_param_block_norm(0.1), jos.scale_by_param_block_rms(0.1)
+        u, _ = self.variant(norm_tx.update)(g, norm_tx.init(p), p)
+        np.testing.assert_allclose(u["w"], [5.0, 5.0], rtol=1e-6)
+        np.testing.assert_allclose(u["z"], [0.1] * 3, rtol=1e-6)
+        u, _ = self.variant(rms_tx.update)(g, rms_tx.init(p), p)
+        np.testing.assert_allclose(u["w"], [12.5**0.5] * 2, rtol=1e-6)
+
+    def test_vmap_over_min_scale_matches_loop(self):
+        _problems.assert_vmap_matches_loop(
+            self, lambda s: jos.chain(jos.scale_by_param_block_rms(s), jos.scale(-LR)),
+            [1e-3, 0.7, 2.0])
+
+    def test_bfloat16_keeps_dtype_and_errors_name_the_argument(self):
+        params = _problems.nested_params(jnp.bfloat16)
+        tx = jos.scale_by_param_block_norm()
+        u, _ = jax.jit(tx.update)(_problems.nested_grad(params), tx.init(params), params)
+        self.assertTrue(all(x.dtype == jnp.bfloat16 for x in jax.tree.leaves(u)))
+        with pytest.raises(ValueError, match="`min_scale`"):
+            jos.scale_by_param_block_rms(-1.0)
+        with pytest.raises(ValueError, match="`scale_by_param_block_norm` needs the current"):
+            tx.update(jnp.ones(2), tx.init(jnp.ones(2)))

@@ -164,3 +164,64 @@ class SeedReferenceTest(chex.TestCase):
             traj = _problems.trajectory(tx, VALLEY, 100, jnp.float64)
             _problems.check_against_reference(self, traj, VALLEY, "P8 valley ewma debiased",
                                               rtol=_problems.F64_RTOL, atol=_problems.F64_ATOL)
+
+
+def _optax_apply_every():
+    return optax.chain(optax.apply_every(3), optax.scale(-0.05))
+
+
+class ApplyEveryTest(chex.TestCase):
+
+    @chex.variants(with_jit=True)
+    def test_matches_optax_over_50_steps(self):
+        tx = jos.chain(jos.apply_every(3), jos.scale(-0.05))
+        _problems.check_parity(self, self.variant, tx, optax_key="apply_every 3",
+                               optax_build=_optax_apply_every)
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_emits_the_window_sum_on_the_last_step_only(self):
+        tx = jos.apply_every(2)
+        update = self.variant(tx.update)
+        state = tx.init(jnp.zeros(1))
+        got = []
+        for g in (1.0, 3.0, 5.0, 7.0, 11.0):
+            u, state = update(jnp.asarray([g]), state)
+            got.append(float(u[0]))
+        self.assertEqual(got, [0.0, 4.0, 0.0, 12.0, 0.0])
+        self.assertEqual(int(state.count), 1)
+
+    def test_k_is_traceable_vmap_matches_loop(self):
+        def run(k):
+            tx = jos.chain(jos.apply_every(k), jos.scale(-0.1))
+            return _problems.scan_run(tx, _problems.small_params(), _problems.nested_grad, 6)[0]
+
+        ks = [1, 2, 3]
+        chex.clear_trace_counter()
+        jitted = jax.jit(chex.assert_max_traces(run, n=1))
+        looped = [jitted(jnp.int32(k)) for k in ks]
+        batched = jax.vmap(jitted)(jnp.asarray(ks, jnp.int32))
+        for i, want in enumerate(looped):
+            chex.assert_trees_all_close(jax.tree.map(lambda x, i=i: x[i], batched), want,
+                                        rtol=1e-6)
+        self.assertFalse(np.allclose(looped[0]["w"], looped[2]["w"]))
+
+    def test_nan_stays_in_its_window(self):
+        # Deviation (docstring note): optax multiplies the old sum by 0, so a NaN spreads to
+        # every later update, emitted or not.
+        tx, theirs = jos.apply_every(2), optax.apply_every(2)
+        s, t = tx.init(jnp.zeros(1)), theirs.init(jnp.zeros(1))
+        ours, ref = [], []
+        for g in (jnp.nan, 1.0, 2.0, 3.0):
+            u, s = tx.update(jnp.asarray([g]), s)
+            with jax.numpy_dtype_promotion("standard"):  # optax multiplies floats by bools
+                v, t = theirs.update(jnp.asarray([g]), t)
+            ours.append(float(u[0]))
+            ref.append(float(v[0]))
+        np.testing.assert_array_equal(ours, [0.0, np.nan, 0.0, 5.0])
+        self.assertTrue(np.isnan(ref[2]) and np.isnan(ref[3]))
+
+    def test_bad_k_raises_naming_it(self):
+        with pytest.raises(ValueError, match="`k`"):
+            jos.apply_every(0)
+        with pytest.raises(TypeError, match="`k`"):
+            jos.apply_every(1.5)

@@ -127,3 +127,37 @@ class ScaleByLearningRateTest(chex.TestCase):
 
     def test_vmap_over_learning_rate(self):
         _problems.assert_vmap_matches_loop(self, jos.scale_by_learning_rate, [0.0, 0.01, 0.1])
+
+
+class ScaleGradientTest(chex.TestCase):
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_forward_is_identity_backward_is_scaled_like_optax(self):
+        x = {"a": jnp.asarray([1.0, -2.0]), "b": jnp.asarray(3.0)}
+
+        def loss(params, scale_gradient):
+            y = scale_gradient(params, 0.25)
+            return jnp.sum(y["a"] ** 2) + y["b"] ** 3
+
+        ours = self.variant(jax.grad(lambda p: loss(p, jos.scale_gradient)))(x)
+        theirs = jax.grad(lambda p: loss(p, optax.scale_gradient))(x)
+        chex.assert_trees_all_close(ours, theirs, rtol=1e-6)
+        chex.assert_trees_all_equal(jos.scale_gradient(x, 0.25), x)
+
+    def test_scale_is_traceable_and_zero_gives_exact_zeros(self):
+        # optax special-cases 0 and 1 with Python `if`, so a traced scale fails there.
+        def grad_at(scale):
+            return jax.grad(lambda v: jnp.sum(jos.scale_gradient(v, scale) * jnp.inf))(
+                jnp.ones(2))
+
+        got = jax.jit(jax.vmap(grad_at))(jnp.asarray([0.0, 2.0]))
+        np.testing.assert_array_equal(got[0], [0.0, 0.0])  # not inf * 0 = NaN
+        np.testing.assert_array_equal(got[1], [np.inf, np.inf])
+        with pytest.raises(jax.errors.TracerBoolConversionError):
+            jax.jit(lambda s: optax.scale_gradient(jnp.ones(2), s))(0.5)
+
+    def test_bad_scale_raises_naming_it(self):
+        with pytest.raises(ValueError, match="`scale`"):
+            jos.scale_gradient(jnp.ones(2), jnp.ones(2))
+        with pytest.raises(TypeError, match="`scale`"):
+            jos.scale_gradient(jnp.ones(2), "x")

@@ -1,10 +1,13 @@
-"""Momentum: heavy-ball / Nesterov accumulation and exponential moving averages."""
+"""Accumulation: heavy-ball / Nesterov momentum, exponential moving averages, and sums over k
+steps (``apply_every``)."""
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
@@ -131,5 +134,76 @@ def ema(
         average = _tree_math.update_moment(updates, state.ema, decay)
         out = _tree_math.bias_correction(average, decay, count) if debias else average
         return _tree_math.cast_like(out, updates), EmaState(count=count, ema=average)
+
+    return _base.GradientTransformation(init_fn, update_fn)
+
+
+class ApplyEvery(NamedTuple):
+    """State of :func:`apply_every` (optax's name, without ``State``)."""
+
+    count: jax.Array  # position in the current window, 0..k-1 (int32 scalar)
+    grad_acc: _base.Updates  # sum of this window's updates, shaped like params, at least float32
+
+
+def apply_every(k: jax.typing.ArrayLike = 1) -> _base.GradientTransformation:
+    r"""Sums the updates over windows of ``k`` steps and emits the sum on the last one.
+
+    .. math::
+
+        a_t = \begin{cases} g_t & t \bmod k = 0 \\ a_{t-1} + g_t & \text{otherwise}\end{cases}
+        \qquad
+        u_t = \begin{cases} a_t & t \bmod k = k - 1 \\ 0 & \text{otherwise}\end{cases}
+
+    for the 0-based step :math:`t`. Transforms chained *before* it still update
+    their state on every step, so this is not the same as a k times larger
+    batch; :class:`MultiSteps` is (it runs the inner optimizer once per window,
+    on the mean).
+
+    Args:
+        k: :math:`k \ge 1`, the window length, an integer; may be traced (a
+            traced :math:`k < 1` acts as 1).
+
+    Returns:
+        A transform whose state is :class:`ApplyEvery`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.apply_every(2)
+        >>> state = tx.init(jnp.zeros(1))
+        >>> u, state = tx.update(jnp.array([1.0]), state)
+        >>> print(u)
+        [0.]
+        >>> u, state = tx.update(jnp.array([3.0]), state)
+        >>> print(u)
+        [4.]
+
+    .. note::
+        The window restarts with ``jnp.where``, not by multiplying the old sum by
+        0 as optax does, so a NaN or Inf stays in its own window; in optax it
+        makes every later update NaN, emitted or not (``0 * NaN``). Non-emitting
+        steps return exact zeros.
+    """
+    _checks.check_interval("k", k, 1.0, None, hint="`k` is the number of steps summed per update.")
+    value = _checks.concrete_value(k)
+    if value is not None and not np.all(np.mod(value, 1) == 0):
+        raise TypeError(f"`k` must be a whole number of steps, got {k!r}.")
+
+    def init_fn(params):
+        return ApplyEvery(count=_tree_math.zero_count(),
+                          grad_acc=_tree_math.zeros_like_state(params))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree_math.check_same_structure(updates, state.grad_acc, "apply_every")
+        window = jnp.maximum(jnp.asarray(k).astype(state.count.dtype), 1)
+        position = state.count % window
+        grad_acc = jax.tree.map(
+            lambda g, a: jnp.where(position == 0, g.astype(a.dtype), a + g.astype(a.dtype)),
+            updates, state.grad_acc)
+        emit = position == window - 1
+        out = jax.tree.map(lambda a, g: jnp.where(emit, a, 0).astype(g.dtype), grad_acc, updates)
+        count = _tree_math.safe_increment(state.count) % window
+        return out, ApplyEvery(count=count, grad_acc=grad_acc)
 
     return _base.GradientTransformation(init_fn, update_fn)

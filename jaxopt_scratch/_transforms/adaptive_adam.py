@@ -271,21 +271,31 @@ def scale_by_lion(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.99,
     mu_dtype: Any | None = None,
+    *,
+    mode: str = "hard",
+    smooth_beta: jax.typing.ArrayLike = 1.0,
 ) -> _base.GradientTransformation:
     r"""Lion: the sign of an interpolation between momentum and gradient.
 
     .. math::
 
-        u_t = \operatorname{sign}\bigl(\beta_1 m_{t-1} + (1-\beta_1) g_t\bigr), \qquad
+        u_t = \sigma\bigl(\beta_1 m_{t-1} + (1-\beta_1) g_t\bigr), \qquad
         m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t
 
-    Every coordinate moves by exactly the learning rate, so Lion wants a
+    with :math:`\sigma(x) = \operatorname{sign}(x)` (``mode="hard"``, the
+    paper's), :math:`\tanh(\beta_s x)` (``"smooth"``) or :math:`x` clipped to
+    :math:`\pm 1`, i.e. :math:`x` where :math:`|x| < 1` and
+    :math:`\operatorname{sign}(x)` elsewhere (``"refined"``). With the sign
+    every coordinate moves by exactly the learning rate, so Lion wants a
     learning rate 3-10x smaller than Adam's and a larger weight decay.
 
     Args:
         b1: :math:`\beta_1 \in [0, 1)`, interpolation for the update.
         b2: :math:`\beta_2 \in [0, 1)`, decay of the momentum.
         mu_dtype: dtype of :math:`m`; default at least float32.
+        mode: Structural, keyword-only; ``"hard"``, ``"smooth"`` or ``"refined"``.
+        smooth_beta: :math:`\beta_s`, the slope of ``"smooth"`` at 0 (ignored
+            by the other modes); keyword-only, may be traced.
 
     Returns:
         A transform whose state is :class:`ScaleByLionState`.
@@ -303,6 +313,17 @@ def scale_by_lion(
     """
     _checks.check_decay("b1", b1)
     _checks.check_decay("b2", b2)
+    _checks.check_interval("smooth_beta", smooth_beta)
+    shapes = {
+        "hard": jnp.sign,
+        "smooth": lambda x: jnp.tanh(jnp.asarray(smooth_beta, x.dtype) * x),
+        "refined": lambda x: jnp.where(jnp.abs(x) < 1, x, jnp.sign(x)),
+    }
+    if mode not in shapes:
+        raise ValueError(
+            f"`mode` must be one of {sorted(shapes)} (the sign, its tanh smoothing, or the "
+            f"identity clipped to [-1, 1]), got {mode!r}."
+        )
 
     def init_fn(params):
         return ScaleByLionState(count=_tree_math.zero_count(),
@@ -311,7 +332,7 @@ def scale_by_lion(
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         _tree_math.check_same_structure(updates, state.mu, "scale_by_lion")
-        direction = jax.tree.map(jnp.sign, _tree_math.update_moment(updates, state.mu, b1))
+        direction = jax.tree.map(shapes[mode], _tree_math.update_moment(updates, state.mu, b1))
         mu = _tree_math.update_moment(updates, state.mu, b2)
         new_state = ScaleByLionState(count=_tree_math.safe_increment(state.count), mu=mu)
         return _tree_math.cast_like(direction, updates), new_state

@@ -11,8 +11,6 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
-_DIV_FLOOR = 1e-6  # keeps the adaptive clip's division finite for an all-zero unit (as optax)
-
 
 def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransformation:
     r"""Rescales each leaf so that its root-mean-square is at most ``threshold``.
@@ -59,12 +57,30 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransfor
 
 
 def unitwise_norm(x: jax.Array, axis: int | Sequence[int] | None = None) -> jax.Array:
-    """L2 norm of each unit of ``x``, broadcast back to ``x.shape``.
+    r"""L2 norm of each unit of ``x``, broadcast back to ``x.shape``.
+
+    .. math:: n_{\dots j} = \sqrt{\textstyle\sum_{i \in \text{unit}} |x_{i \dots j}|^2}
 
     Units follow optax's layout conventions unless ``axis`` is given: scalars
     and vectors are one unit; rank 2 and 3 reduce axis 0 (a linear layer's
     fan-in, ``(in, out)`` or ``(in, heads, out)``); rank 4 reduces ``(0, 1, 2)``
     (HWIO convolutions); rank 5 reduces ``(0, 1, 2, 3)``.
+
+    Args:
+        x: An array.
+        axis: Structural; the axes one unit spans, overriding the layout rules
+            (needed for ranks above 5).
+
+    Returns:
+        An array of ``x``'s shape, in at least float32 (optax returns ``x``'s
+        dtype); the norm is computed without overflow.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> print(jos.unitwise_norm(jnp.array([[3.0, 1.0], [4.0, 0.0]])))   # columns are units
+        [[5. 1.]
+         [5. 1.]]
     """
     if axis is not None:
         reduce = axis
@@ -76,10 +92,58 @@ def unitwise_norm(x: jax.Array, axis: int | Sequence[int] | None = None) -> jax.
         reduce = tuple(range(x.ndim - 1))
     else:
         raise ValueError(
-            f"`adaptive_grad_clip` has no default unit for a leaf of shape {x.shape}; "
+            f"`unitwise_norm` has no default unit for an array of shape {x.shape}; "
             f"pass `axis=` with the axes that one unit spans."
         )
     return jnp.broadcast_to(_tree_math.norm(x, axis=reduce, keepdims=True), x.shape)
+
+
+def unitwise_clip(
+    g_norm: jax.typing.ArrayLike,
+    max_norm: jax.typing.ArrayLike,
+    grad: jax.typing.ArrayLike,
+    div_eps: jax.typing.ArrayLike = 1e-6,
+) -> jax.Array:
+    r"""Rescales each unit of ``grad`` whose norm reaches ``max_norm`` down to ``max_norm``.
+
+    .. math::
+
+        u = \begin{cases} g & n < m \\ g\, m / \max(n, \delta) & \text{otherwise}\end{cases}
+
+    elementwise, with :math:`n` = ``g_norm`` and :math:`m` = ``max_norm``
+    (typically both from :func:`unitwise_norm`, so constant over each unit).
+    The step of :func:`adaptive_grad_clip`.
+
+    Args:
+        g_norm: :math:`n`, the unit norms broadcast to ``grad``'s shape.
+        max_norm: :math:`m`, the allowed norms, same shape; may be traced.
+        grad: :math:`g`, the array to clip.
+        div_eps: :math:`\delta > 0`, a floor on the divisor so that an all-zero
+            unit stays finite; may be traced.
+
+    Returns:
+        The clipped array, in ``grad``'s dtype.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> g = jnp.array([[3.0, 0.1], [4.0, 0.0]])
+        >>> print(jos.unitwise_clip(jos.unitwise_norm(g), jnp.ones((2, 2)), g))
+        [[0.6 0.1]
+         [0.8 0. ]]
+    """
+    _checks.check_interval("div_eps", div_eps, 0.0, None, low_open=True)
+    shapes = {"g_norm": jnp.shape(g_norm), "max_norm": jnp.shape(max_norm), "grad": jnp.shape(grad)}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(
+            f"`unitwise_clip` needs `g_norm`, `max_norm` and `grad` of one shape, got {shapes}; "
+            f"broadcast the norms with `jos.unitwise_norm`."
+        )
+    g_norm, max_norm, grad = jnp.asarray(g_norm), jnp.asarray(max_norm), jnp.asarray(grad)
+    dt = _tree_math.promote_types(g_norm.dtype, max_norm.dtype)
+    n, m = g_norm.astype(dt), max_norm.astype(dt)
+    factor = m / jnp.maximum(n, jnp.asarray(div_eps, dt))
+    return jnp.where(n < m, grad, grad * factor.astype(grad.dtype))
 
 
 def adaptive_grad_clip(
@@ -133,8 +197,7 @@ def adaptive_grad_clip(
             g_norm, p_norm = unitwise_norm(g, axis), unitwise_norm(p, axis)
             dt = g_norm.dtype
             max_norm = jnp.asarray(clipping, dt) * jnp.maximum(p_norm, jnp.asarray(eps, dt))
-            clipped = g * (max_norm / jnp.maximum(g_norm, _DIV_FLOOR)).astype(g.dtype)
-            return jnp.where(g_norm < max_norm, g, clipped)
+            return unitwise_clip(g_norm, max_norm, g)
 
         return jax.tree.map(leaf, updates, params), state
 

@@ -1,4 +1,4 @@
-"""Layer-wise (per-leaf) rescaling: the trust ratio of LARS and LAMB."""
+"""Layer-wise (per-leaf) rescaling: the trust ratio of LARS and LAMB; by a block's norm or RMS."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
 
-def _norm_at_least(x: jax.Array, min_norm: jax.typing.ArrayLike) -> jax.Array:
+def _norm_at_least(x: jax.Array, min_norm: jax.typing.ArrayLike, rms: bool = False) -> jax.Array:
     """The leaf's 2-norm (scaled, so it does not overflow), raised to ``min_norm``.
 
-    Finite gradient at zero (see :func:`_tree_math.norm`).
+    ``rms=True`` divides the norm by the square root of the leaf's size first
+    (the root-mean-square). Finite gradient at zero (see :func:`_tree_math.norm`).
     """
     n = _tree_math.norm(x)
+    if rms:  # the size is static: a Python branch, no traced value involved
+        n = n / jnp.sqrt(jnp.asarray(max(x.size, 1), n.dtype))
     floor = jnp.asarray(min_norm, n.dtype)
     return jnp.where(n <= floor, floor, n)
 
@@ -72,3 +75,75 @@ def scale_by_trust_ratio(
         return jax.tree.map(leaf, updates, params), state
 
     return _base.GradientTransformation(_base.init_empty_state, update_fn)
+
+
+def _block_scaling(who: str, min_scale: jax.typing.ArrayLike, rms: bool) -> _base.GradientTransformation:
+    """``u_l * max(size(theta_l), min_scale)`` per leaf, size the 2-norm or the RMS."""
+    _checks.check_nonnegative("min_scale", min_scale)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        _tree_math.check_params_given(params, who, like=updates)
+
+        def leaf(u, p):
+            return u * _norm_at_least(p, min_scale, rms).astype(u.dtype)
+
+        return jax.tree.map(leaf, updates, params), state
+
+    return _base.GradientTransformation(_base.init_empty_state, update_fn)
+
+
+def scale_by_param_block_norm(min_scale: jax.typing.ArrayLike = 1e-3) -> _base.GradientTransformation:
+    r"""Multiplies each leaf's update by the 2-norm of that leaf's parameters.
+
+    .. math:: u_\ell = g_\ell \cdot \max(\|\theta_\ell\|_2,\ s_{min})
+
+    A block is one leaf (a weight matrix, a bias vector). The norm is computed
+    in at least float32 without overflow; the floor keeps zero-initialised
+    blocks moving. With :func:`scale_by_adam` before it and a learning rate
+    after it, this is the relative step of Fromage-like optimizers.
+
+    Args:
+        min_scale: :math:`s_{min} \ge 0`, the smallest factor; may be traced.
+
+    Returns:
+        A stateless transform (:class:`EmptyState`) that needs ``params``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.scale_by_param_block_norm()
+        >>> p = {"w": jnp.array([3.0, 4.0]), "b": jnp.zeros(1)}
+        >>> u, _ = tx.update({"w": jnp.ones(2), "b": jnp.ones(1)}, tx.init(p), p)
+        >>> print(u["w"], u["b"])   # |w| = 5; b is all zeros, so the floor 1e-3 applies
+        [5. 5.] [0.001]
+    """
+    return _block_scaling("scale_by_param_block_norm", min_scale, rms=False)
+
+
+def scale_by_param_block_rms(min_scale: jax.typing.ArrayLike = 1e-3) -> _base.GradientTransformation:
+    r"""Multiplies each leaf's update by the root-mean-square of that leaf's parameters.
+
+    .. math::
+
+        u_\ell = g_\ell \cdot \max\Bigl(\sqrt{\tfrac{1}{n_\ell}\textstyle\sum_i
+            |\theta_{\ell,i}|^2},\ s_{min}\Bigr)
+
+    The RMS, unlike the norm, does not grow with the size of the block, so
+    blocks of different sizes take comparable relative steps.
+
+    Args:
+        min_scale: :math:`s_{min} \ge 0`, the smallest factor; may be traced.
+
+    Returns:
+        A stateless transform (:class:`EmptyState`) that needs ``params``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> tx = jos.scale_by_param_block_rms()
+        >>> p = jnp.array([3.0, 4.0])
+        >>> print(tx.update(jnp.ones(2), tx.init(p), p)[0])   # rms = sqrt(12.5)
+        [3.535534 3.535534]
+    """
+    return _block_scaling("scale_by_param_block_rms", min_scale, rms=True)

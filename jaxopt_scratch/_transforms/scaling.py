@@ -1,10 +1,12 @@
-"""Scaling by constants, schedules and the learning rate (home of the only minus sign)."""
+"""Scaling by constants, schedules and the learning rate (home of the only minus sign), and
+of the backward pass (``scale_gradient``)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
@@ -108,3 +110,67 @@ def scale_by_learning_rate(
         return scale_by_schedule(
             lambda count: sign * _base.evaluate_schedule(learning_rate, count, "learning_rate"))
     return scale(sign * learning_rate)
+
+
+@jax.custom_vjp
+def _identity_scaled_backward(inputs, scale_value):
+    return inputs
+
+
+def _identity_scaled_forward(inputs, scale_value):
+    return inputs, scale_value
+
+
+def _identity_scaled_backward_rule(scale_value, cotangents):
+    def leaf(t):
+        s = jnp.asarray(scale_value, t.dtype)
+        # Exactly zero for a zero scale, even where the cotangent is inf or NaN
+        # (as optax's stop_gradient path).
+        return jnp.where(s == 0, jnp.zeros_like(t), t * s)
+
+    return jax.tree.map(leaf, cotangents), jnp.zeros_like(scale_value)
+
+
+_identity_scaled_backward.defvjp(_identity_scaled_forward, _identity_scaled_backward_rule)
+
+
+def scale_gradient(inputs: Any, scale: jax.typing.ArrayLike) -> Any:
+    r"""The identity on the forward pass; multiplies the gradient by ``scale`` on the way back.
+
+    .. math:: f(x) = x, \qquad \frac{\partial L}{\partial x} = s\, \frac{\partial L}{\partial f}
+
+    Not a transform: a function to call inside a loss, for example to slow
+    down the learning of one branch of a network (``scale=0`` stops it).
+
+    Args:
+        inputs: A pytree of arrays.
+        scale: :math:`s`, any real number; may be traced (even as a ``jit`` or
+            ``vmap`` argument).
+
+    Returns:
+        ``inputs``, unchanged, with the scaled backward pass.
+
+    Examples:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> f = lambda x: jnp.sum(jos.scale_gradient(x, 0.5) ** 2)
+        >>> print(jax.grad(f)(jnp.array([1.0, 2.0])))
+        [1. 2.]
+
+    .. note::
+        optax special-cases ``scale == 1`` and ``scale == 0`` with Python
+        ``if``, so its ``scale`` cannot be a tracer; here one custom VJP
+        handles every value (``0`` still gives exact zeros).
+    """
+    try:
+        value = jnp.asarray(scale)
+    except TypeError as err:
+        raise TypeError(f"`scale` must be a real number, got {scale!r}.") from err
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        if not jnp.issubdtype(value.dtype, jnp.number) or jnp.iscomplexobj(value):
+            raise TypeError(f"`scale` must be a real number, got {scale!r}.")
+        value = value.astype(jnp.float32)
+    if value.shape != ():
+        raise ValueError(f"`scale` must be a scalar, got shape {value.shape}.")
+    return _identity_scaled_backward(inputs, value)
