@@ -288,13 +288,39 @@ def _parser() -> _Parser:
         "jaxopt_scratch. Problems: "
         + ", ".join(_registry.names()) + "."))
     sub = parser.add_subparsers(dest="command", metavar="{race,sweep,seeds}")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    _add_race(sub)
+    _add_sweep(sub)
+    _add_seeds(sub)
+    return parser
 
-    p = sub.add_parser("race", formatter_class=fmt, help="optimizers x one landscape: table + PNG",
-                       description="Run several optimizers from the same start; print final "
-                       "loss, final position and steps to a tolerance; draw paths and losses.")
-    p.add_argument("--problem", default="beale_like", help="problem name")
+
+def _command(sub: Any, name: str, func: Callable[[argparse.Namespace], int], summary: str,
+             description: str) -> argparse.ArgumentParser:
+    """A subcommand that runs ``func(args)``, its defaults shown in ``--help``."""
+    p = sub.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, help=summary,
+                       description=description)
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_problem_args(p: argparse.ArgumentParser, problem: str) -> None:
+    """``--problem`` and ``--optimizers`` (race and sweep)."""
+    p.add_argument("--problem", default=problem, help="problem name")
     p.add_argument("--optimizers", default=FOUR, help=f"comma-separated; {OPTIMIZER_HELP}")
+
+
+def _add_output_args(p: argparse.ArgumentParser, out: str) -> None:
+    """``--out``, ``--no-plot`` and ``--no-progress`` (race and sweep)."""
+    p.add_argument("--out", default=out, help="PNG to write")
+    p.add_argument("--no-plot", action="store_true", help="print the table only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_race(sub: Any) -> None:
+    p = _command(sub, "race", race, summary="optimizers x one landscape: table + PNG",
+                 description="Run several optimizers from the same start; print final "
+                 "loss, final position and steps to a tolerance; draw paths and losses.")
+    _add_problem_args(p, "beale_like")
     p.add_argument("--lr", action="append", default=[], metavar="[NAME=]VALUE",
                    help="learning rate for one optimizer (repeatable) or for all; defaults: "
                    "tutorial 3's sgd=5e-4 momentum=5e-4 rmsprop=5e-3 adam=1e-2 (P4), others 1e-2")
@@ -304,17 +330,15 @@ def _parser() -> _Parser:
                    help="clip each gradient coordinate to [-CLIP, CLIP] (tutorial 3); 0 = off")
     p.add_argument("--tol", type=float, default=None,
                    help="loss tolerance for 'steps to tol' (default: the problem's target)")
-    p.add_argument("--out", default="race.png", help="PNG to write")
-    p.add_argument("--no-plot", action="store_true", help="print the table only")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=race)
+    _add_output_args(p, "race.png")
 
-    p = sub.add_parser("sweep", formatter_class=fmt, help="learning-rate sweep per optimizer",
-                       description="Sweep log-spaced learning rates for each optimizer as one "
-                       "compiled program; print best lr, best final loss and the width (in "
-                       "decades) of the learning rates that reach the target loss.")
-    p.add_argument("--problem", default="xor_a", help="problem name")
-    p.add_argument("--optimizers", default=FOUR, help=f"comma-separated; {OPTIMIZER_HELP}")
+
+def _add_sweep(sub: Any) -> None:
+    p = _command(sub, "sweep", sweep, summary="learning-rate sweep per optimizer",
+                 description="Sweep log-spaced learning rates for each optimizer as one "
+                 "compiled program; print best lr, best final loss and the width (in "
+                 "decades) of the learning rates that reach the target loss.")
+    _add_problem_args(p, "xor_a")
     p.add_argument("--lr-range", default="1e-4,1e2", metavar="LOW,HIGH",
                    help="learning-rate range (inclusive, log-spaced)")
     p.add_argument("--num-lrs", type=int, default=64, help="number of learning rates")
@@ -329,21 +353,17 @@ def _parser() -> _Parser:
     p.add_argument("--clip", type=float, default=0.0, help="clip gradients to [-CLIP, CLIP]; 0 = off")
     p.add_argument("--max-batch", type=_positive_int, default=None,
                    help="at most this many runs per compiled call (bounds memory)")
-    p.add_argument("--out", default="sweep.png", help="PNG to write")
-    p.add_argument("--no-plot", action="store_true", help="print the table only")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=sweep)
+    _add_output_args(p, "sweep.png")
 
-    p = sub.add_parser("seeds", formatter_class=fmt,
-                       help="recompute the tutorials' printed tables",
-                       description="Recompute every number the tutorials described in "
-                       "docs/tutorial_claims.rst print, with this library, and show it beside "
-                       "the printed value, marking which reproduce.")
+
+def _add_seeds(sub: Any) -> None:
+    p = _command(sub, "seeds", _seeds_command, summary="recompute the tutorials' printed tables",
+                 description="Recompute every number the tutorials described in "
+                 "docs/tutorial_claims.rst print, with this library, and show it beside "
+                 "the printed value, marking which reproduce.")
     p.add_argument("--float32", action="store_true",
                    help="compute in float32 (default float64, like the tutorials' NumPy code)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_seeds_command)
-    return parser
 
 
 def _seeds_command(args: argparse.Namespace) -> int:
