@@ -126,9 +126,11 @@ from jaxopt_scratch._wrappers.join import join_transforms as join_transforms
 from jaxopt_scratch._wrappers.multistep import MultiSteps as MultiSteps
 from jaxopt_scratch._wrappers.multistep import MultiStepsState as MultiStepsState
 from jaxopt_scratch._wrappers.partition import MultiTransformState as MultiTransformState
+from jaxopt_scratch._wrappers.partition import PartitionState as PartitionState
 from jaxopt_scratch._wrappers.partition import freeze as freeze
 from jaxopt_scratch._wrappers.partition import multi_transform as multi_transform
 from jaxopt_scratch._wrappers.partition import partition as partition
+from jaxopt_scratch._wrappers.partition import selective_transform as selective_transform
 
 # --- Layer 4, optimizers (_optimizers) ---
 from jaxopt_scratch._optimizers.adam import adam as adam
@@ -183,6 +185,7 @@ __all__ = [
     "NonNegativeParamsState",
     "OptState",
     "Params",
+    "PartitionState",
     "RunResult",
     "ScalarOrSchedule",
     "ScaleByAdamState",
@@ -267,6 +270,7 @@ __all__ = [
     "scale_by_trust_ratio",
     "scale_gradient",
     "schedules",
+    "selective_transform",
     "set_to_zero",
     "sgd",
     "sgdr_schedule",

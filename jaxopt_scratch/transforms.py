@@ -43,8 +43,10 @@ from jaxopt_scratch._wrappers.conditional import apply_if_finite as apply_if_fin
 from jaxopt_scratch._wrappers.flatten import flatten as flatten
 from jaxopt_scratch._wrappers.multistep import MultiSteps as MultiSteps
 from jaxopt_scratch._wrappers.multistep import MultiStepsState as MultiStepsState
+from jaxopt_scratch._wrappers.partition import PartitionState as PartitionState
 from jaxopt_scratch._wrappers.partition import freeze as freeze
 from jaxopt_scratch._wrappers.partition import partition as partition
+from jaxopt_scratch._wrappers.partition import selective_transform as selective_transform
 
 __all__ = [
     "ApplyIfFiniteState",
@@ -54,6 +56,7 @@ __all__ = [
     "MultiSteps",
     "MultiStepsState",
     "NonNegativeParamsState",
+    "PartitionState",
     "TraceState",
     "ZeroNansState",
     "adaptive_grad_clip",
@@ -72,6 +75,7 @@ __all__ = [
     "partition",
     "per_example_global_norm_clip",
     "per_example_layer_norm_clip",
+    "selective_transform",
     "trace",
     "unitwise_clip",
     "unitwise_norm",

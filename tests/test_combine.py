@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 
 import jaxopt_scratch as jos
+from jaxopt_scratch._core import combine as _combine
 
 STEPS = 50
 # Adam-family runs against optax differ by ~2e-5 relative per step: optax forms
@@ -216,3 +217,55 @@ class OptaxInteropTest(chex.TestCase):
         chex.assert_trees_all_close(theirs_in_ours, pure, rtol=1e-6, atol=1e-7)
         ref = _problems.optax_nested_reference("clip adam", _optax_clip_adam, STEPS, "float32")
         chex.assert_trees_all_close(theirs_in_ours, ref, rtol=ADAM_RTOL, atol=ADAM_ATOL)
+
+
+def _leaf_counter(module):
+    """An extra-args transform scaling the updates by the number of leaves of its ``grad=``."""
+
+    def update(updates, state, params=None, *, grad=None, **extra_args):
+        del params, extra_args
+        n = len(jax.tree.leaves(grad))
+        return jax.tree.map(lambda u: u * n, updates), state
+
+    return module.GradientTransformationExtraArgs(lambda p: module.EmptyState(), update)
+
+
+class _CallableModule:
+    """A callable pytree, as an equinox module is: one array (or bool) field."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, x):
+        return self.w * x
+
+
+jax.tree_util.register_pytree_node(_CallableModule, lambda m: ((m.w,), None),
+                                   lambda _, c: _CallableModule(*c))
+
+
+class MaskedOptionsTest(chex.TestCase):
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_mask_compatible_extra_args_like_optax(self):
+        params = {"w": jnp.asarray([1.0, 2.0]), "b": jnp.asarray(3.0)}
+        mask = {"w": True, "b": False}
+        for flag in (False, True):
+            tx = jos.masked(_leaf_counter(jos), mask, mask_compatible_extra_args=flag)
+            ref = optax.masked(_leaf_counter(optax), mask, mask_compatible_extra_args=flag)
+            ours, _ = self.variant(tx.update)(params, tx.init(params), grad=params)
+            theirs, _ = ref.update(params, ref.init(params), grad=params)
+            chex.assert_trees_all_close(ours, theirs)
+            np.testing.assert_allclose(ours["w"], params["w"] * (1 if flag else 2))
+            np.testing.assert_array_equal(ours["b"], params["b"])
+
+    def test_callable_pytree_is_a_mask_not_a_mask_function(self):
+        module = _CallableModule(jnp.asarray([1.0, 2.0, 3.0]))
+        self.assertTrue(callable(module))
+        self.assertFalse(_combine.is_mask_fn(module))
+        self.assertTrue(_combine.is_mask_fn(_problems.size_mask))
+        for flag, want in ((False, module.w), (True, -0.5 * module.w)):
+            tx = jos.masked(jos.scale(-0.5), _CallableModule(flag))
+            out, _ = tx.update(module, tx.init(module))
+            self.assertIsInstance(out, _CallableModule)
+            np.testing.assert_allclose(out.w, want)

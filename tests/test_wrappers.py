@@ -253,3 +253,48 @@ class JoinTransformsTest(chex.TestCase):
             jos.join_transforms(two, [-1])
         with pytest.raises(ValueError, match="at least one transform"):
             jos.join_transforms([], [])
+
+
+FREEZE = {"w": True, "b": False}
+
+
+class SelectiveTransformTest(chex.TestCase):
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_matches_optax_and_keeps_no_state_for_frozen_leaves(self):
+        tx = jos.selective_transform(jos.adam(0.1), freeze_mask=FREEZE)
+        params, state, hist = run(self.variant(tx.update), tx.init(PARAMS), PARAMS, 8)
+        ref = optax.selective_transform(optax.adam(0.1), freeze_mask=FREEZE)
+        _, ref_state, ref_hist = optax_run(ref, PARAMS, 8)
+        # Adam's bias correction: expm1 here, 1 - b**t in optax (see MultiTransformTest).
+        chex.assert_trees_all_close(hist, ref_hist, rtol=2e-5, atol=2e-6)
+        np.testing.assert_array_equal(params["w"], PARAMS["w"])
+        self.assertIsInstance(state, jos.PartitionState)
+        self.assertIsInstance(state.inner_states["train"].inner_state[0].mu["w"], jos.MaskedNode)
+        self.assertEqual([np.shape(x) for x in jax.tree.leaves(state)],
+                         [np.shape(x) for x in jax.tree.leaves(ref_state)])
+
+    def test_scalar_and_function_masks(self):
+        for mask, frozen in ((True, True), (False, False), (lambda p: FREEZE, None)):
+            tx = jos.selective_transform(jos.sgd(1.0), freeze_mask=mask)
+            u, _ = tx.update(PARAMS, tx.init(PARAMS), PARAMS)
+            want_w = 0.0 if frozen in (True, None) else -1.0
+            want_b = 0.0 if frozen is True else -1.0
+            np.testing.assert_array_equal(u["w"], want_w * PARAMS["w"])
+            np.testing.assert_array_equal(u["b"], want_b * PARAMS["b"])
+
+    def test_names_and_extra_args_option(self):
+        self.assertIs(jos.MultiTransformState, jos.PartitionState)
+        self.assertIs(jos.transforms.PartitionState, jos.PartitionState)
+
+        def counter(updates, state, params=None, *, grad=None, **extra_args):
+            del params, extra_args
+            n = len(jax.tree.leaves(grad))
+            return jax.tree.map(lambda u: u * n, updates), state
+
+        inner = jos.GradientTransformationExtraArgs(lambda p: jos.EmptyState(), counter)
+        for flag, scale in ((False, 2.0), (True, 1.0)):
+            tx = jos.partition({"a": inner, "b": jos.identity()}, {"w": "a", "b": "b"},
+                               mask_compatible_extra_args=flag)
+            u, _ = tx.update(PARAMS, tx.init(PARAMS), PARAMS, grad=PARAMS)
+            np.testing.assert_allclose(u["w"], scale * PARAMS["w"])

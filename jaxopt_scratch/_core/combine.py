@@ -125,9 +125,23 @@ class MaskedState(NamedTuple):
     inner_state: Any  # the inner transform's state over the selected leaves only
 
 
+def is_mask_fn(mask: MaskOrFn) -> bool:
+    """Whether ``mask`` is a function of the params rather than a tree of bools.
+
+    A callable *pytree* (an equinox module, a dataclass registered as a pytree
+    with ``__call__``) is a tree of bools, not a function: only a callable whose
+    every pytree leaf is callable (a plain function is its own single leaf)
+    counts as a mask function, as in optax.
+    """
+    if not callable(mask):
+        return False
+    flags = jax.tree.leaves(jax.tree.map(callable, mask))
+    return bool(flags) and all(flags)
+
+
 def resolve_mask(mask: MaskOrFn, params: Any, who: str) -> Any:
     """Evaluates a mask function on ``params`` and checks the mask's structure."""
-    m = mask(params) if callable(mask) else mask
+    m = mask(params) if is_mask_fn(mask) else mask
     _tree_math.check_prefix(
         m, params, f"`{who}`: the `mask` tree does not match the params/updates tree.",
         ("mask", "params"), "Give one bool per leaf (or a function of params returning such a tree).",
@@ -149,7 +163,12 @@ def unmask_tree(masked_values: Any, full: Any, mask: Any) -> Any:
     )
 
 
-def masked(inner: _base.GradientTransformation, mask: MaskOrFn) -> _base.GradientTransformation:
+def masked(
+    inner: _base.GradientTransformation,
+    mask: MaskOrFn,
+    *,
+    mask_compatible_extra_args: bool = False,
+) -> _base.GradientTransformationExtraArgs:
     r"""Applies ``inner`` only to the leaves where ``mask`` is True.
 
     Leaves where the mask is False pass through *unchanged* (as in optax): if
@@ -159,8 +178,14 @@ def masked(inner: _base.GradientTransformation, mask: MaskOrFn) -> _base.Gradien
 
     Args:
         inner: The transform to apply to the selected leaves.
-        mask: A pytree of bools with the params' structure, or a function of the
-            params returning one. Structural: it is never traced.
+        mask: A pytree of bools with the params' structure (or a prefix of
+            it), or a function of the params returning one. A callable pytree
+            (an equinox module) is a tree of bools, not a function (see
+            :func:`is_mask_fn`). Structural: it is never traced.
+        mask_compatible_extra_args: Keyword-only; also mask every extra keyword
+            argument of ``update`` whose tree structure is the updates' (for
+            example a per-parameter ``grad=``), so ``inner`` sees it restricted
+            to the same leaves. Others are passed unchanged.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -178,10 +203,15 @@ def masked(inner: _base.GradientTransformation, mask: MaskOrFn) -> _base.Gradien
         return MaskedState(inner_state=inner.init(mask_tree(params, m)))
 
     def update_fn(updates, state, params=None, **extra_args):
-        m = resolve_mask(mask, updates if params is None or not callable(mask) else params, "masked")
-        if params is not None and callable(mask):
+        from_params = params is not None and is_mask_fn(mask)
+        m = resolve_mask(mask, params if from_params else updates, "masked")
+        if from_params:
             resolve_mask(m, updates, "masked")  # a mask built from params must also fit the updates
         masked_params = None if params is None else mask_tree(params, m)
+        if mask_compatible_extra_args:
+            structure = jax.tree.structure(updates)
+            extra_args = {k: mask_tree(v, m) if jax.tree.structure(v) == structure else v
+                          for k, v in extra_args.items()}
         new, inner_state = _base.call_update(
             inner, mask_tree(updates, m), state.inner_state, masked_params, extra_args
         )
