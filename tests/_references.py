@@ -376,3 +376,46 @@ def lars(lr, weight_decay=0.0, weight_decay_mask=None, trust_coefficient=0.001, 
     return Chain(WeightDecay(weight_decay, weight_decay_mask),
                  TrustRatio(0.0, trust_coefficient, eps, trust_ratio_mask),
                  LearningRate(lr), HeavyBall(momentum, nesterov))
+
+
+# --- jos.contrib -----------------------------------------------------------------------------
+
+
+def warmup(peak: float, steps: int) -> Callable[[int], float]:
+    """Linear warmup from 0 to ``peak`` over ``steps`` steps, then constant: ``peak min(k, W)/W``."""
+    return lambda k: peak * min(k, steps) / steps
+
+
+class ScheduleFree(Oracle):
+    """Defazio et al. 2024 ("The Road Less Scheduled"), the wrapper form of Algorithm 1.
+
+    z_{t+1} = z_t + base step at y_t;  c = w_t / sum_{i<=t} w_i with
+    w_t = (max_{i<=t} lr_i)^p;  x_{t+1} = (1 - c) x_t + c z_{t+1};
+    y_{t+1} = b1 x_{t+1} + (1 - b1) z_{t+1}.  x_1 = z_1 = y_1.
+
+    Paper vs reference code: Algorithm 1 weights by gamma_t^2 with the Adam bias
+    correction folded into gamma_t; the authors' code (and optax, and we) weight by
+    the running maximum of the scheduled rate to the power p. The schedule is read
+    at the 1-based step t for the weights (as optax), while the base oracle reads
+    its own 0-based count.
+    """
+
+    def __init__(self, base: Oracle, lr, b1=0.9, weight_lr_power=2.0):
+        self.base, self.lr, self.b1, self.p = base, lr, b1, weight_lr_power
+        self.z = self.x = None
+        self.t, self.lr_max, self.weight_sum = 0, 0.0, 0.0
+
+    def update(self, grads, params):
+        if self.z is None:
+            self.z = [p.copy() for p in params]
+            self.x = [p.copy() for p in params]
+        self.t += 1
+        lr = self.lr(self.t) if callable(self.lr) else self.lr
+        self.lr_max = max(self.lr_max, lr)
+        weight = self.lr_max**self.p
+        self.weight_sum += weight
+        c = weight / self.weight_sum if self.weight_sum > 0 else 0.0
+        steps = self.base.update(grads, params)
+        self.z = [z + s for z, s in zip(self.z, steps)]
+        self.x = [(1 - c) * x + c * z for x, z in zip(self.x, self.z)]
+        return [self.b1 * x + (1 - self.b1) * z - y for x, z, y in zip(self.x, self.z, params)]

@@ -1,14 +1,39 @@
 """``jos.contrib``: recent optimizers, where ``optax.contrib`` keeps them.
 
-Empty for now, on purpose: this namespace is where Muon, Schedule-Free, Prodigy,
-SOAP, MARS and the other recent methods land, each with every numeric
-hyperparameter traceable. Their code lives in the private ``_contrib`` layer,
-which may build on every library layer below it; this module only re-exports.
+Muon, Schedule-Free, Prodigy, SOAP, MARS and the other recent methods, each
+with every numeric hyperparameter traceable. Their code lives in the private
+``_contrib`` layer, which may build on every library layer below it; this
+module only re-exports. :func:`eval_params` gives the parameters to evaluate
+at, for optimizers that train at one point and evaluate at another.
 
 Examples:
     >>> import jaxopt_scratch as jos
-    >>> jos.contrib.__all__
-    []
+    >>> "muon" in jos.contrib.__all__ and "schedule_free_adamw" in jos.contrib.__all__
+    True
 """
 
-__all__: list[str] = []
+from jaxopt_scratch._contrib.evaluation import eval_params as eval_params
+from jaxopt_scratch._contrib.muon import MuonDimensionNumbers as MuonDimensionNumbers
+from jaxopt_scratch._contrib.muon import MuonState as MuonState
+from jaxopt_scratch._contrib.muon import muon as muon
+from jaxopt_scratch._contrib.muon import scale_by_muon as scale_by_muon
+from jaxopt_scratch._contrib.schedule_free import ScheduleFreeState as ScheduleFreeState
+from jaxopt_scratch._contrib.schedule_free import schedule_free as schedule_free
+from jaxopt_scratch._contrib.schedule_free import schedule_free_adamw as schedule_free_adamw
+from jaxopt_scratch._contrib.schedule_free import (
+    schedule_free_eval_params as schedule_free_eval_params,
+)
+from jaxopt_scratch._contrib.schedule_free import schedule_free_sgd as schedule_free_sgd
+
+__all__ = [
+    "MuonDimensionNumbers",
+    "MuonState",
+    "ScheduleFreeState",
+    "eval_params",
+    "muon",
+    "scale_by_muon",
+    "schedule_free",
+    "schedule_free_adamw",
+    "schedule_free_eval_params",
+    "schedule_free_sgd",
+]
