@@ -228,6 +228,22 @@ def width_in_decades(learning_rates: np.ndarray, reached: np.ndarray) -> float:
     return float(reached.sum() * step)
 
 
+def _sweep_row(name: str, lrs: np.ndarray, result: Any,
+               target: float | None) -> tuple[list[str], np.ndarray]:
+    """One optimizer's row of the sweep table, and its seed-averaged final losses."""
+    final = result.config_final_losses()
+    reached = (final <= target) if target is not None else np.zeros(len(lrs), bool)
+    try:
+        best = result.best()
+        best_lr, best_loss = f"{best['learning_rate']:.3g}", f"{best['final_loss']:.3g}"
+    except ValueError:
+        best_lr = best_loss = "all diverged"
+    span = (f"{lrs[reached].min():.3g} - {lrs[reached].max():.3g}" if reached.any() else "none")
+    diverged = int((~np.isfinite(final)).sum())
+    return [name, best_lr, best_loss, span, f"{width_in_decades(lrs, reached):.2f}",
+            f"{diverged}/{len(lrs)}"], final
+
+
 def sweep(args: argparse.Namespace) -> int:
     """Learning-rate sweep per optimizer: best lr, best loss, width reaching a target; a PNG."""
     problem = _problem(args.problem)
@@ -250,18 +266,9 @@ def sweep(args: argparse.Namespace) -> int:
             sample_fn=problem.sample_fn, max_batch=args.max_batch,
             progress=False if args.no_progress else f"{name:>9}",
         )
-        final = result.config_final_losses()
-        diverged = ~np.isfinite(final)
-        finals[name] = (final, diverged)
-        reached = (final <= target) if target is not None else np.zeros(len(lrs), bool)
-        try:
-            best = result.best()
-            best_lr, best_loss = f"{best['learning_rate']:.3g}", f"{best['final_loss']:.3g}"
-        except ValueError:
-            best_lr = best_loss = "all diverged"
-        span = (f"{lrs[reached].min():.3g} - {lrs[reached].max():.3g}" if reached.any() else "none")
-        rows.append([name, best_lr, best_loss, span, f"{width_in_decades(lrs, reached):.2f}",
-                     f"{int(diverged.sum())}/{len(lrs)}"])
+        row, final = _sweep_row(name, lrs, result, target)
+        rows.append(row)
+        finals[name] = (final, ~np.isfinite(final))
     seeds_note = "" if args.seeds == 1 else f", mean over {args.seeds} random inits"
     print(f"{PROG} sweep: {problem.name}: {problem.description}")
     target_note = f"; target: final loss <= {target:g}" if target is not None else ""

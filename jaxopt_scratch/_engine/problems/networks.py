@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_scratch._core.tree_math import as_float
+from jaxopt_scratch._core.tree_math import as_float, float_dtype
 from jaxopt_scratch._engine.problems.registry import Problem, register
 
 
@@ -92,8 +92,8 @@ def _xor(name: str, hidden: int, activation: str, loss: str, numpy_seed: int) ->
                 np.random.set_state(state)  # leave the caller's NumPy stream untouched
         else:
             k1, k2 = jax.random.split(key)
-            w1 = jax.random.normal(k1, (2, hidden), jnp.result_type(float))
-            w2 = jax.random.normal(k2, (hidden, 1), jnp.result_type(float))
+            w1 = jax.random.normal(k1, (2, hidden), float_dtype())
+            w2 = jax.random.normal(k2, (hidden, 1), float_dtype())
         return {"W1": as_float(w1), "b1": as_float(np.zeros((1, hidden))),
                 "W2": as_float(w2), "b2": as_float(np.zeros((1, 1)))}
 
@@ -139,6 +139,13 @@ def _he_init(key, sizes, dtype):
     return layers
 
 
+def _check_sizes(**sizes: int) -> None:
+    for arg, value in sizes.items():
+        if not isinstance(value, int) or value < 1 or (arg == "num_classes" and value < 2):
+            raise ValueError(f"`{arg}` must be a positive integer (>= 2 for classes), "
+                             f"got {value!r}.")
+
+
 @register("mlp")
 def mlp(
     num_samples: int = 20_000,
@@ -158,13 +165,10 @@ def mlp(
     (``key=None`` means ``jax.random.key(0)``) and ``sample_fn(key)`` draws
     ``batch_size`` examples with replacement.
     """
-    for arg, value in (("num_samples", num_samples), ("num_features", num_features),
-                       ("num_classes", num_classes), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value < 1 or (arg == "num_classes" and value < 2):
-            raise ValueError(f"`{arg}` must be a positive integer (>= 2 for classes), "
-                             f"got {value!r}.")
+    _check_sizes(num_samples=num_samples, num_features=num_features, num_classes=num_classes,
+                 batch_size=batch_size)
     hidden = tuple(hidden)
-    dtype = jnp.result_type(float)
+    dtype = float_dtype()
     sizes = (num_features, *hidden, num_classes)
 
     x, y = _mlp_data(jax.random.key(data_seed), num_samples, num_features, num_classes, dtype)
