@@ -117,12 +117,31 @@ from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_d
 # --- Layer 3, wrappers (_wrappers) ---
 from jaxopt_scratch._wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
 from jaxopt_scratch._wrappers.conditional import apply_if_finite as apply_if_finite
+from jaxopt_scratch._wrappers.conditional_steps import ConditionFn as ConditionFn
+from jaxopt_scratch._wrappers.conditional_steps import (
+    ConditionallyMaskState as ConditionallyMaskState,
+)
+from jaxopt_scratch._wrappers.conditional_steps import (
+    ConditionallyTransformState as ConditionallyTransformState,
+)
+from jaxopt_scratch._wrappers.conditional_steps import conditionally_mask as conditionally_mask
+from jaxopt_scratch._wrappers.conditional_steps import (
+    conditionally_transform as conditionally_transform,
+)
 from jaxopt_scratch._wrappers.flatten import FlattenState as FlattenState
 from jaxopt_scratch._wrappers.flatten import flatten as flatten
 from jaxopt_scratch._wrappers.inject import InjectHyperparamsState as InjectHyperparamsState
 from jaxopt_scratch._wrappers.inject import inject_hyperparams as inject_hyperparams
 from jaxopt_scratch._wrappers.join import JoinTransformsState as JoinTransformsState
 from jaxopt_scratch._wrappers.join import join_transforms as join_transforms
+from jaxopt_scratch._wrappers.lookahead import LookaheadParams as LookaheadParams
+from jaxopt_scratch._wrappers.lookahead import LookaheadState as LookaheadState
+from jaxopt_scratch._wrappers.lookahead import lookahead as lookahead
+from jaxopt_scratch._wrappers.monitor import MonitorState as MonitorState
+from jaxopt_scratch._wrappers.monitor import SnapshotState as SnapshotState
+from jaxopt_scratch._wrappers.monitor import measure_with_ema as measure_with_ema
+from jaxopt_scratch._wrappers.monitor import monitor as monitor
+from jaxopt_scratch._wrappers.monitor import snapshot as snapshot
 from jaxopt_scratch._wrappers.multistep import MultiSteps as MultiSteps
 from jaxopt_scratch._wrappers.multistep import MultiStepsState as MultiStepsState
 from jaxopt_scratch._wrappers.partition import MultiTransformState as MultiTransformState
@@ -131,6 +150,9 @@ from jaxopt_scratch._wrappers.partition import freeze as freeze
 from jaxopt_scratch._wrappers.partition import multi_transform as multi_transform
 from jaxopt_scratch._wrappers.partition import partition as partition
 from jaxopt_scratch._wrappers.partition import selective_transform as selective_transform
+from jaxopt_scratch._wrappers.skipping import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
+from jaxopt_scratch._wrappers.skipping import skip_large_updates as skip_large_updates
+from jaxopt_scratch._wrappers.skipping import skip_not_finite as skip_not_finite
 
 # --- Layer 4, optimizers (_optimizers) ---
 from jaxopt_scratch._optimizers.adam import adam as adam
@@ -169,6 +191,9 @@ __all__ = [
     "AddDecayedWeightsState",
     "ApplyEvery",
     "ApplyIfFiniteState",
+    "ConditionFn",
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
     "EmaState",
     "EmptyState",
     "FlattenState",
@@ -176,9 +201,12 @@ __all__ = [
     "GradientTransformationExtraArgs",
     "InjectHyperparamsState",
     "JoinTransformsState",
+    "LookaheadParams",
+    "LookaheadState",
     "MaskOrFn",
     "MaskedNode",
     "MaskedState",
+    "MonitorState",
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
@@ -197,6 +225,8 @@ __all__ = [
     "ScaleByScheduleState",
     "ScaleByStddevState",
     "Schedule",
+    "ShouldSkipUpdateFunction",
+    "SnapshotState",
     "SweepResult",
     "TraceState",
     "TransformInitFn",
@@ -220,6 +250,8 @@ __all__ = [
     "clip",
     "clip_by_block_rms",
     "clip_by_global_norm",
+    "conditionally_mask",
+    "conditionally_transform",
     "constant_schedule",
     "contrib",
     "cosine_decay_schedule",
@@ -240,7 +272,10 @@ __all__ = [
     "linear_onecycle_schedule",
     "linear_schedule",
     "lion",
+    "lookahead",
     "masked",
+    "measure_with_ema",
+    "monitor",
     "multi_transform",
     "nadam",
     "nadamw",
@@ -274,6 +309,9 @@ __all__ = [
     "set_to_zero",
     "sgd",
     "sgdr_schedule",
+    "skip_large_updates",
+    "skip_not_finite",
+    "snapshot",
     "stateless",
     "stateless_with_tree_map",
     "sweep",

@@ -40,23 +40,48 @@ from jaxopt_scratch._transforms.per_example import (
 from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
 from jaxopt_scratch._wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
 from jaxopt_scratch._wrappers.conditional import apply_if_finite as apply_if_finite
+from jaxopt_scratch._wrappers.conditional_steps import ConditionFn as ConditionFn
+from jaxopt_scratch._wrappers.conditional_steps import (
+    ConditionallyMaskState as ConditionallyMaskState,
+)
+from jaxopt_scratch._wrappers.conditional_steps import (
+    ConditionallyTransformState as ConditionallyTransformState,
+)
+from jaxopt_scratch._wrappers.conditional_steps import conditionally_mask as conditionally_mask
+from jaxopt_scratch._wrappers.conditional_steps import (
+    conditionally_transform as conditionally_transform,
+)
 from jaxopt_scratch._wrappers.flatten import flatten as flatten
+from jaxopt_scratch._wrappers.monitor import MonitorState as MonitorState
+from jaxopt_scratch._wrappers.monitor import SnapshotState as SnapshotState
+from jaxopt_scratch._wrappers.monitor import measure_with_ema as measure_with_ema
+from jaxopt_scratch._wrappers.monitor import monitor as monitor
+from jaxopt_scratch._wrappers.monitor import snapshot as snapshot
 from jaxopt_scratch._wrappers.multistep import MultiSteps as MultiSteps
 from jaxopt_scratch._wrappers.multistep import MultiStepsState as MultiStepsState
 from jaxopt_scratch._wrappers.partition import PartitionState as PartitionState
 from jaxopt_scratch._wrappers.partition import freeze as freeze
 from jaxopt_scratch._wrappers.partition import partition as partition
 from jaxopt_scratch._wrappers.partition import selective_transform as selective_transform
+from jaxopt_scratch._wrappers.skipping import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
+from jaxopt_scratch._wrappers.skipping import skip_large_updates as skip_large_updates
+from jaxopt_scratch._wrappers.skipping import skip_not_finite as skip_not_finite
 
 __all__ = [
     "ApplyIfFiniteState",
+    "ConditionFn",
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
     "EmaState",
     "MaskedNode",
     "MaskedState",
+    "MonitorState",
     "MultiSteps",
     "MultiStepsState",
     "NonNegativeParamsState",
     "PartitionState",
+    "ShouldSkipUpdateFunction",
+    "SnapshotState",
     "TraceState",
     "ZeroNansState",
     "adaptive_grad_clip",
@@ -66,16 +91,23 @@ __all__ = [
     "clip",
     "clip_by_block_rms",
     "clip_by_global_norm",
+    "conditionally_mask",
+    "conditionally_transform",
     "ema",
     "flatten",
     "freeze",
     "keep_params_nonnegative",
     "masked",
+    "measure_with_ema",
+    "monitor",
     "named_chain",
     "partition",
     "per_example_global_norm_clip",
     "per_example_layer_norm_clip",
     "selective_transform",
+    "skip_large_updates",
+    "skip_not_finite",
+    "snapshot",
     "trace",
     "unitwise_clip",
     "unitwise_norm",
