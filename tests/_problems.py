@@ -91,9 +91,9 @@ def bowl_loss(params: Any) -> jax.Array:
     return 0.5 * (jnp.sum(jnp.asarray([1.0, 2.0, 3.0]) * w**2) + t**2)
 
 
-def float_leaves(tree: Any) -> list[np.ndarray]:
-    """The inexact (float or complex) leaves as NumPy arrays of their own dtype."""
-    return [np.asarray(x) for x in jax.tree.leaves(tree)
+def float_leaves(tree: Any) -> list:
+    """The inexact (float or complex) leaves, as they are (arrays or ``ShapeDtypeStruct``)."""
+    return [x for x in jax.tree.leaves(tree)
             if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
 
 

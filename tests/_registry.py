@@ -22,23 +22,30 @@ with the same options (pass ``optax=None`` when optax has none, or a builder
 decay, trust ratio), ``decays_by_default`` (params shrink with zero gradients),
 ``extra_args`` (names of the extra keyword arguments ``update`` needs, e.g.
 ``("value", "grad", "value_fn")`` for L-BFGS; see :func:`update_extra_args`),
-``bfloat16`` / ``complex64`` (False if those params are not supported),
-``sign_like`` / ``sign_update`` (steps of size ~lr; update = lr * sign), and
-``tuning`` (learning rates of the hardening harnesses, where the row's step
+``bfloat16`` (False if low-precision params, bfloat16 and float16, are not
+supported), ``complex64`` (False if complex params are not), ``sign_like``
+(steps of size ~lr near the minimum: low precision may drift by a step),
+``sign_update`` (update = lr * sign(.), so an Inf gradient leaves it finite),
+and ``tuning`` (learning rates of the hardening harnesses where the row's step
 scale differs from :data:`TUNING`, as for LARS).
 
 A row is then covered, without editing any harness, by:
 
 - tests/test_common.py: convergence on the bowl, jit == no-jit, a schedule as
   learning rate, one trace per jitted step, dtypes (bfloat16, float64 under
-  x64), integer params rejected, traced hyperparameters never raise, and the
-  traced-hyperparameter harness (vmap over EACH hyperparameter equals the
-  Python loop, one trace per row);
-- tests/test_hardening_*.py and tests/test_properties.py: edge-case inputs,
-  NaN/Inf and extreme scales, long runs, precision, algebraic properties,
-  parity with optax where a counterpart exists;
-- tests/test_public_api.py: the row exists for every public alias, its
-  hyperparameters are exactly the alias's numeric arguments.
+  x64), integer params rejected, traced hyperparameters never raise, and THE
+  traced-hyperparameter harness (``TracedHyperparameterTest``: vmap over each
+  numeric hyperparameter equals the Python loop, one trace per row); also the
+  check that every public alias has a row;
+- tests/test_hardening_inputs.py (mismatched trees, integer and complex params
+  against optax, out-of-range arguments, ``params=None``),
+  tests/test_hardening_numerics.py (NaN/Inf with and without
+  ``apply_if_finite``, 1e30/1e-30 gradients, 3000 zero gradients, lr 0),
+  tests/test_hardening_longrun.py (100k steps, one trace across steps),
+  tests/test_hardening_precision.py (float16/bfloat16/float64 dtype contract
+  and tracking); tests/test_properties.py samples a few rows by name;
+- tests/test_public_api.py: the row's hyperparameters are exactly the alias's
+  numeric arguments; the alias's signature equals optax's.
 """
 
 from __future__ import annotations
@@ -85,7 +92,7 @@ class Entry:
     needs_params: bool = False  # update reads `params` (weight decay, trust ratio)
     decays_by_default: bool = False  # params shrink even with zero gradients
     extra_args: tuple[str, ...] = ()  # extra keyword arguments of update (see update_extra_args)
-    bfloat16: bool = True  # bfloat16 params are supported
+    bfloat16: bool = True  # bfloat16 and float16 params are supported
     complex64: bool = True  # complex params are supported (checked against optax)
     sign_like: bool = False  # steps of size ~lr near the minimum (Lion; RMSProp, |g|/sqrt(v) ~ 1)
     sign_update: bool = False  # the update is lr * sign(.): an Inf gradient leaves it finite

@@ -13,7 +13,8 @@ import inspect
 import math
 import pathlib
 
-import _hardening as H
+import _problems as P
+import _registry as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -45,10 +46,10 @@ def bad_grads_missing_leaf(params):
 class MismatchedTreesTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_structure_mismatch_shows_both_structures(self, name):
-        params = H.tiny_params()
-        tx = H.ALIASES[name](0.1)
+        params = P.tiny_params()
+        tx = R.BY_NAME[name].make(0.1)
         state = tx.init(params)
         grads = bad_grads_missing_leaf(params)
         # Stateless plain SGD has nothing to compare the updates with: its
@@ -63,10 +64,10 @@ class MismatchedTreesTest(chex.TestCase):
         assert_raised_by_library(excinfo)
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_shape_mismatch_names_the_leaf_and_both_shapes(self, name):
-        params = H.tiny_params()
-        tx = H.ALIASES[name](0.1)
+        params = P.tiny_params()
+        tx = R.BY_NAME[name].make(0.1)
         state = tx.init(params)
         grads = {"w": jnp.ones(4), "t": (jnp.ones(()),)}  # w has 4 entries, not 3
         with pytest.raises(ValueError, match=r"\['w'\].*\(4,\).*\(3,\)|\['w'\].*\(3,\).*\(4,\)") \
@@ -76,7 +77,7 @@ class MismatchedTreesTest(chex.TestCase):
         assert_raised_by_library(excinfo)
 
     def test_apply_updates_shows_both_structures(self):
-        params = H.tiny_params()
+        params = P.tiny_params()
         updates = bad_grads_missing_leaf(params)
         with pytest.raises(ValueError, match="`apply_updates`") as excinfo:
             jos.apply_updates(params, updates)
@@ -105,9 +106,9 @@ WRAPPED = {
 class IntegerParamsTest(parameterized.TestCase):
 
     @parameterized.named_parameters(
-        [(f"{n}_{d}", n, d) for n in list(H.ALIASES) + list(WRAPPED) for d in ("int32", "bool")])
+        [(f"{n}_{d}", n, d) for n in list(R.BY_NAME) + list(WRAPPED) for d in ("int32", "bool")])
     def test_integer_params_raise_type_error_saying_to_cast(self, name, dtype):
-        tx = H.ALIASES[name](0.1) if name in H.ALIASES else WRAPPED[name]()
+        tx = R.BY_NAME[name].make(0.1) if name in R.BY_NAME else WRAPPED[name]()
         params = {"w": jnp.ones(3, jnp.float32), "n": jnp.ones(2, dtype)}
         with pytest.raises(TypeError, match=rf"leaf \['n'\] has dtype {dtype}.*Cast it") \
                 as excinfo:
@@ -116,11 +117,13 @@ class IntegerParamsTest(parameterized.TestCase):
 
 
 COMPLEX_STEPS = 5
-# One alias per distinct code path (the others are these with a flag off):
-# trace with Nesterov, centered RMSProp with momentum, AdaGrad, Adam + weight
-# decay, NAdam, AMSGrad, AdaMax + weight decay, Lion, LAMB, LARS.
-COMPLEX_ALIASES = ("sgd_nesterov", "rmsprop_centered", "adagrad", "adamw", "nadam", "amsgrad",
-                   "adamaxw", "lion", "lamb", "lars")
+# Every row with complex support and an optax counterpart, except those whose code path
+# is another row's with a flag off (plain/momentum SGD = Nesterov's, RMSProp = centered
+# with momentum, Adam = AdamW, NAdamW = NAdam + AdamW's decay, AdaMax = AdaMaxW): new
+# rows are in by default.
+FLAG_OFF_OF_ANOTHER_ROW = ("sgd", "sgd_momentum", "rmsprop", "adam", "nadamw", "adamax")
+COMPLEX_CASES = R.named(where=lambda e: e.complex64 and e.optax is not None
+                        and e.name not in FLAG_OFF_OF_ANOTHER_ROW)
 C_GAIN = (0.7 - 0.4j, 1.1 + 0.2j, -0.3 + 0.9j)
 
 
@@ -139,7 +142,7 @@ def complex_grad(p):
 def _optax_complex_run(name):
     import optax
 
-    tx = H.optax_alias(name, 0.1)
+    tx = R.BY_NAME[name].make_optax(0.1)
 
     def run(p):
         def body(p_s, _):
@@ -156,12 +159,12 @@ def _optax_complex_run(name):
 class ComplexParamsTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(H.named(COMPLEX_ALIASES))
+    @parameterized.named_parameters(COMPLEX_CASES)
     def test_complex64_matches_optax(self, name):
         # optax supports complex params in every one of these aliases (|g|^2 as
         # g * conj(g), sign(z) = z/|z| for Lion); so do we, with the same numbers.
 
-        tx = H.ALIASES[name](0.1)
+        tx = R.BY_NAME[name].make(0.1)
         update = self.variant(tx.update)
         params, state = complex_params(), tx.init(complex_params())
         for _ in range(COMPLEX_STEPS):
@@ -250,10 +253,14 @@ STRUCTURAL = {"mu_dtype", "nesterov", "mask", "eps_in_sqrt", "centered", "bias_c
               "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask"}
 
 
+# Every alias function of the registry (once, whatever its variants), by test name.
+ALIAS_FUNCTIONS = {R.alias_name(e).replace(".", "_"): e.alias for e in R.REGISTRY}
+
+
 def _alias_cases():
     cases = []
-    for alias in H.ALIAS_FUNCTIONS:
-        for arg in inspect.signature(getattr(jos, alias)).parameters:
+    for alias, fn in ALIAS_FUNCTIONS.items():
+        for arg in inspect.signature(fn).parameters:
             if arg in ALIAS_RANGES:
                 cases.append((f"{alias}_{arg}", alias, arg))
     return cases
@@ -261,9 +268,9 @@ def _alias_cases():
 
 class AliasHyperparameterRangeTest(parameterized.TestCase):
 
-    @parameterized.named_parameters(*[(a, a) for a in H.ALIAS_FUNCTIONS])
+    @parameterized.named_parameters(*[(a, a) for a in ALIAS_FUNCTIONS])
     def test_every_numeric_argument_has_a_range_test(self, alias):
-        for arg in inspect.signature(getattr(jos, alias)).parameters:
+        for arg in inspect.signature(ALIAS_FUNCTIONS[alias]).parameters:
             self.assertIn(arg, set(ALIAS_RANGES) | STRUCTURAL,
                           f"{alias}({arg}=...) has no out-of-range test: add it to ALIAS_RANGES")
 
@@ -271,11 +278,11 @@ class AliasHyperparameterRangeTest(parameterized.TestCase):
     def test_out_of_range_names_argument_and_range(self, alias, arg):
         bad, interval, edge = ALIAS_RANGES[arg]
         kwargs = {"learning_rate": 0.1}
-        getattr(jos, alias)(**{**kwargs, arg: edge})  # the edge of the range is accepted
+        ALIAS_FUNCTIONS[alias](**{**kwargs, arg: edge})  # the edge of the range is accepted
         for value in (bad, math.nan, np.float32(bad), jnp.asarray(bad)):
             with pytest.raises(ValueError, match=rf"`{arg}` must lie in {interval}, got") \
                     as excinfo:
-                getattr(jos, alias)(**{**kwargs, arg: value})
+                ALIAS_FUNCTIONS[alias](**{**kwargs, arg: value})
             assert_raised_by_library(excinfo)
 
     def test_traced_out_of_range_values_are_not_checked(self):
@@ -432,22 +439,22 @@ class ParamsNoneTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(
-        H.named(H.NEEDS_PARAMS) + [(n, n) for n in NEEDS_PARAMS_WRAPPED])
+        R.named(where=lambda e: e.needs_params) + [(n, n) for n in NEEDS_PARAMS_WRAPPED])
     def test_missing_params_says_so(self, name):
-        tx = H.ALIASES[name](0.1) if name in H.ALIASES else NEEDS_PARAMS_WRAPPED[name]()
-        params = H.tiny_params()
+        tx = R.BY_NAME[name].make(0.1) if name in R.BY_NAME else NEEDS_PARAMS_WRAPPED[name]()
+        params = P.tiny_params()
         with pytest.raises(ValueError, match=r"needs the current parameters.*"
                                              r"tx.update\(updates, state, params\)") as excinfo:
-            self.variant(tx.update)(H.bowl_grad(params), tx.init(params))
+            self.variant(tx.update)(P.bowl_grad(params), tx.init(params))
         assert_raised_by_library(excinfo)
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(
-        H.named([n for n in H.ALIASES if n not in H.NEEDS_PARAMS]))
+        R.named(where=lambda e: not e.needs_params))
     def test_aliases_that_ignore_params_accept_none(self, name):
-        tx = H.ALIASES[name](0.1)
-        params = H.tiny_params()
-        grads = H.bowl_grad(params)
+        tx = R.BY_NAME[name].make(0.1)
+        params = P.tiny_params()
+        grads = P.bowl_grad(params)
         without, _ = self.variant(tx.update)(grads, tx.init(params))
         with_params, _ = self.variant(tx.update)(grads, tx.init(params), params)
         chex.assert_trees_all_equal(without, with_params)
@@ -482,18 +489,18 @@ class ScheduleOutputTest(chex.TestCase):
     def test_non_scalar_schedule_names_the_argument(self, key):
         arg, build = SCHEDULE_USERS[key]
         tx = build(_vector_schedule)
-        params = H.tiny_params()
+        params = P.tiny_params()
         with pytest.raises(ValueError, match=rf"`{arg}` must return a scalar.*shape \(2,\)") \
                 as excinfo:
-            self.variant(lambda p: tx.update(H.bowl_grad(p), tx.init(p), p))(params)
+            self.variant(lambda p: tx.update(P.bowl_grad(p), tx.init(p), p))(params)
         assert_raised_by_library(excinfo)
 
     @parameterized.named_parameters(("none", None), ("string", "0.1"))
     def test_non_numeric_schedule_output_names_the_argument(self, output):
         tx = jos.sgd(lambda count: output)
-        params = H.tiny_params()
+        params = P.tiny_params()
         with pytest.raises(TypeError, match=r"`learning_rate` must return a number") as excinfo:
-            tx.update(H.bowl_grad(params), tx.init(params), params)
+            tx.update(P.bowl_grad(params), tx.init(params), params)
         assert_raised_by_library(excinfo)
 
     def test_non_scalar_every_k_array_is_rejected_at_construction(self):
@@ -526,9 +533,9 @@ class MaskMismatchTest(chex.TestCase):
     def test_mask_structure_mismatch_shows_both_structures(self, key):
         arg, build = MASK_USERS[key]
         tx = build()
-        params = H.tiny_params()
+        params = P.tiny_params()
         with pytest.raises(ValueError, match=rf"`{arg}`.*does not match") as excinfo:
-            self.variant(lambda p: tx.update(H.bowl_grad(p), tx.init(p), p))(params)
+            self.variant(lambda p: tx.update(P.bowl_grad(p), tx.init(p), p))(params)
         self.assertIn(str(jax.tree.structure(params)), str(excinfo.value))
         assert_raised_by_library(excinfo)
 
@@ -536,7 +543,7 @@ class MaskMismatchTest(chex.TestCase):
     def test_mask_function_must_fit_the_updates_too(self):
         # The mask is built from params; updates of another structure are named.
         tx = jos.masked(jos.scale(2.0), lambda p: jax.tree.map(lambda _: True, p))
-        params = H.tiny_params()
+        params = P.tiny_params()
         with pytest.raises(ValueError, match=r"`mask`.*does not match") as excinfo:
             self.variant(tx.update)(bad_grads_missing_leaf(params), tx.init(params), params)
         assert_raised_by_library(excinfo)

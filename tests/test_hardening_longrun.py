@@ -6,7 +6,8 @@ Each 100k-step run is one jitted ``lax.scan`` over two floats (one compile per
 alias); performance itself is measured in benchmarks/, not here.
 """
 
-import _hardening as H
+import _problems as P
+import _registry as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -25,10 +26,6 @@ def _grad(p):
 
 def _loss(p):
     return 0.5 * jnp.sum(jnp.asarray(CURVATURE, p.dtype) * p * p)
-
-
-def _peak_learning_rate(name):
-    return 1.0 if name == "lars" else 1e-2  # LARS' steps carry trust_coefficient = 1e-3
 
 
 def _long_run(tx):
@@ -53,17 +50,18 @@ class LongRunTest(parameterized.TestCase):
     # One jitted scan per alias (100k steps cannot run eagerly); the eager paths
     # are covered by the chex variants in the other hardening files.
 
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_100k_steps_stay_finite_and_keep_converging(self, name):
         # A cosine decay to 0 over the run: with a constant learning rate the
         # sign-like optimizers (Lion, RMSProp) settle into a cycle of size ~lr
         # around the minimum (measured: a flat 1.25e-5 for RMSProp); decaying lr
         # is how such runs are meant to converge, and then every alias does.
-        schedule = jos.cosine_decay_schedule(_peak_learning_rate(name), CHUNKS * CHUNK)
-        (params, state), losses = _long_run(H.ALIASES[name](schedule))
+        entry = R.BY_NAME[name]  # tuning: LARS' steps carry trust_coefficient = 1e-3
+        schedule = jos.cosine_decay_schedule(entry.tuned("long_run"), CHUNKS * CHUNK)
+        (params, state), losses = _long_run(entry.make(schedule))
         losses = np.asarray(losses)
         self.assertTrue(np.all(np.isfinite(losses)), f"{name}: {losses}")
-        self.assertTrue(H.all_finite(params) and H.all_finite(state))
+        self.assertTrue(P.all_finite(params) and P.all_finite(state))
         initial = float(_loss(jnp.asarray([1.0, -2.0])))
         self.assertLess(losses[-1], 1e-4 * initial, f"{name} did not converge: {losses}")
         # Still improving over the last 90k steps (or already exactly at the minimum).
@@ -101,7 +99,7 @@ WRAPPERS = {
 class TraceCountTest(chex.TestCase):
 
     @parameterized.named_parameters(
-        [(f"alias_{n}", H.ALIASES[n]) for n in H.ALIASES]
+        [(f"alias_{e.name}", e.make) for e in R.REGISTRY]
         + [(f"wrapper_{n}", b) for n, b in WRAPPERS.items()])
     def test_one_trace_across_steps_and_learning_rates(self, build):
         # The state coming out of a step must have exactly the types of the state
@@ -109,17 +107,17 @@ class TraceCountTest(chex.TestCase):
         # argument: otherwise a later call retraces and recompiles.
         def step(params, state, lr):
             tx = build(lr)
-            updates, state = tx.update(H.bowl_grad(params), state, params)
+            updates, state = tx.update(P.bowl_grad(params), state, params)
             return jos.apply_updates(params, updates), state
 
-        params = H.tiny_params()
+        params = P.tiny_params()
         state = build(jnp.float32(0.1)).init(params)
         chex.clear_trace_counter()
         jitted = jax.jit(chex.assert_max_traces(step, n=1))
         for lr in (0.1, 0.05, 0.02, 0.01, 0.1):
             params, state = jitted(params, state, jnp.float32(lr))
-        self.assertTrue(H.all_finite(params))
-        self.assertFalse(np.allclose(params["w"], H.tiny_params()["w"]), "nothing moved")
+        self.assertTrue(P.all_finite(params))
+        self.assertFalse(np.allclose(params["w"], P.tiny_params()["w"]), "nothing moved")
 
 
 class DeterminismTest(chex.TestCase):
@@ -132,12 +130,12 @@ class DeterminismTest(chex.TestCase):
         update = self.variant(tx.update)
 
         def run():
-            params, state = H.tiny_params(), tx.init(H.tiny_params())
+            params, state = P.tiny_params(), tx.init(P.tiny_params())
             for _ in range(5):
-                updates, state = update(H.bowl_grad(params), state, params)
+                updates, state = update(P.bowl_grad(params), state, params)
                 params = jos.apply_updates(params, updates)
             return params, state
 
         first, second = run(), run()
         chex.assert_trees_all_equal(first, second)
-        self.assertFalse(np.allclose(first[0]["w"], H.tiny_params()["w"]), "nothing moved")
+        self.assertFalse(np.allclose(first[0]["w"], P.tiny_params()["w"]), "nothing moved")

@@ -6,8 +6,10 @@ module. The behaviour each test pins is the one the README's "Guarantees"
 section documents.
 """
 
-import _hardening as H
-import _problems
+import functools
+
+import _problems as P
+import _registry as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -26,12 +28,8 @@ def _with_bad(grads, value):
 
 def _run(update, tx, params, grads_at, steps):
     """``steps`` updates in a Python loop (``update`` is the chex variant); returns all updates."""
-    state, out = tx.init(params), []
-    for k in range(steps):
-        u, state = update(grads_at(k, params), state, params)
-        params = jos.apply_updates(params, u)
-        out.append(u)
-    return params, state, out
+    return P.run_updates(update, tx.init(params), params,
+                         [functools.partial(grads_at, k) for k in range(steps)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,35 +40,35 @@ def _run(update, tx, params, grads_at, steps):
 class NonFiniteGradientTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_without_guard_nan_is_never_hidden(self, name):
         # Documented: without apply_if_finite a NaN gradient gives a NaN update
         # where it lands (the whole leaf for the layer-wise LAMB and LARS), and
         # the other leaves are unaffected.
-        tx = H.ALIASES[name](0.1)
-        params = H.tiny_params()
-        u, _ = self.variant(tx.update)(_with_bad(H.bowl_grad(params), jnp.nan),
+        tx = R.BY_NAME[name].make(0.1)
+        params = P.tiny_params()
+        u, _ = self.variant(tx.update)(_with_bad(P.bowl_grad(params), jnp.nan),
                                        tx.init(params), params)
         self.assertTrue(np.isnan(u["w"][0]), f"{name} turned a NaN gradient into {u['w'][0]}")
         self.assertTrue(np.isfinite(u["t"][0]), "the NaN leaked into another leaf")
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_without_guard_inf_shows_in_the_update_or_the_state(self, name):
         # Documented: an Inf gradient makes the update non-finite, except for
         # Lion (sign(inf) = 1), whose momentum then holds the Inf: either way it
         # is visible, and only apply_if_finite keeps the state clean.
-        tx = H.ALIASES[name](0.1)
-        params = H.tiny_params()
-        u, state = self.variant(tx.update)(_with_bad(H.bowl_grad(params), jnp.inf),
+        tx = R.BY_NAME[name].make(0.1)
+        params = P.tiny_params()
+        u, state = self.variant(tx.update)(_with_bad(P.bowl_grad(params), jnp.inf),
                                            tx.init(params), params)
-        self.assertFalse(H.all_finite(u) and H.all_finite(state), f"{name} absorbed an Inf")
-        if name != "lion":
+        self.assertFalse(P.all_finite(u) and P.all_finite(state), f"{name} absorbed an Inf")
+        if not R.BY_NAME[name].sign_update:
             self.assertFalse(np.isfinite(u["w"][0]))
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(
-        [(f"{n}_nan", n, "nan") for n in H.ALIASES]
+        [(f"{n}_nan", n, "nan") for n in R.BY_NAME]
         # Inf takes the same path through the guard; one alias per kind of state.
         + [(f"{n}_inf", n, "inf") for n in ("adam", "lion", "rmsprop_centered", "lars")])
     def test_apply_if_finite_skips_the_bad_step_exactly(self, name, bad):
@@ -78,21 +76,21 @@ class NonFiniteGradientTest(chex.TestCase):
         # so the run equals the same run without that step.
         bad_step, steps = 1, 3
         value = jnp.nan if bad == "nan" else -jnp.inf
-        guarded = jos.apply_if_finite(H.ALIASES[name](0.1), max_consecutive_errors=3)
+        guarded = jos.apply_if_finite(R.BY_NAME[name].make(0.1), max_consecutive_errors=3)
 
         def grads_at(k, p):
-            g = H.bowl_grad(p)
+            g = P.bowl_grad(p)
             return _with_bad(g, value) if k == bad_step else g
 
-        params, state, updates = _run(self.variant(guarded.update), guarded, H.tiny_params(),
+        params, state, updates = _run(self.variant(guarded.update), guarded, P.tiny_params(),
                                       grads_at, steps)
         chex.assert_trees_all_equal(updates[bad_step],
                                     jax.tree.map(jnp.zeros_like, updates[bad_step]))
         self.assertEqual(int(state.total_notfinite), 1)
-        self.assertTrue(H.all_finite(params) and H.all_finite(state))
-        plain = H.ALIASES[name](0.1)
-        ref, ref_state, _ = _run(self.variant(plain.update), plain, H.tiny_params(),
-                                 lambda k, p: H.bowl_grad(p), steps - 1)
+        self.assertTrue(P.all_finite(params) and P.all_finite(state))
+        plain = R.BY_NAME[name].make(0.1)
+        ref, ref_state, _ = _run(self.variant(plain.update), plain, P.tiny_params(),
+                                 lambda k, p: P.bowl_grad(p), steps - 1)
         chex.assert_trees_all_close(params, ref, rtol=1e-6, atol=1e-7)  # same float32 program
         chex.assert_trees_all_close(state.inner_state, ref_state, rtol=1e-6, atol=1e-7)
 
@@ -120,16 +118,16 @@ class ExtremeGradientTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(
-        [(f"{n}_{s:g}", n, s) for n in H.ALIASES for s in (1e30, 1e-30)])
+        [(f"{n}_{s:g}", n, s) for n in R.BY_NAME for s in (1e30, 1e-30)])
     def test_updates_stay_finite(self, name, scale):
-        tx = H.ALIASES[name](0.1)
+        tx = R.BY_NAME[name].make(0.1)
         signs = {"w": jnp.asarray([1.0, -1.0, 1.0]), "t": (jnp.asarray(-1.0),)}
         grads = jax.tree.map(lambda s: (s * scale).astype(jnp.float32), signs)
-        params, state, updates = _run(self.variant(tx.update), tx, H.tiny_params(),
+        params, state, updates = _run(self.variant(tx.update), tx, P.tiny_params(),
                                       lambda k, p: grads, 4)
         self.assertEqual(grads["w"].dtype, jnp.float32)
-        self.assertTrue(all(H.all_finite(u) for u in updates), f"{name}: {updates}")
-        self.assertTrue(H.all_finite(params))
+        self.assertTrue(all(P.all_finite(u) for u in updates), f"{name}: {updates}")
+        self.assertTrue(P.all_finite(params))
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(("adam", "adam"), ("rmsprop", "rmsprop"),
@@ -139,10 +137,10 @@ class ExtremeGradientTest(chex.TestCase):
         # second moment inf, and the step g / sqrt(inf) is 0 from then on for that
         # coordinate. optax 0.2.8 computes the same zeros; clip first (next test).
 
-        tx = H.ALIASES[name](0.1)
+        tx = R.BY_NAME[name].make(0.1)
         g = jnp.asarray([1e30, -1e30], jnp.float32)
         u, state = self.variant(tx.update)(g, tx.init(jnp.zeros(2)), jnp.zeros(2))
-        ref_tx = H.optax_alias(name, 0.1)
+        ref_tx = R.BY_NAME[name].make_optax(0.1)
         with jax.numpy_dtype_promotion("standard"):
             ref, _ = ref_tx.update(g, ref_tx.init(jnp.zeros(2)), jnp.zeros(2))
         chex.assert_trees_all_equal(u, jnp.zeros(2))
@@ -185,16 +183,17 @@ ZERO_STEPS = 3000
 class ZeroGradientTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_thousands_of_zero_gradients_stay_finite(self, name):
-        tx = H.ALIASES[name](0.1)
-        params = H.tiny_params()
-        final, state = _problems.run_variant(
+        tx = R.BY_NAME[name].make(0.1)
+        params = P.tiny_params()
+        final, state = P.run_variant(
             self.variant, tx, params, lambda p: jax.tree.map(jnp.zeros_like, p), ZERO_STEPS)
-        self.assertTrue(H.all_finite(final) and H.all_finite(state))
-        if name in H.DECAYS_BY_DEFAULT:
+        self.assertTrue(P.all_finite(final) and P.all_finite(state))
+        entry = R.BY_NAME[name]
+        if entry.decays_by_default:
             # Only the decoupled weight decay acts: p_T = (1 - lr * wd)^T p_0.
-            wd = {"adamw": 1e-4, "nadamw": 1e-4, "adamaxw": 1e-4, "lion": 1e-3}[name]
+            wd = entry.hyperparams["weight_decay"][0]  # the alias's default
             factor = (1 - 0.1 * wd) ** ZERO_STEPS
             # float32 rounds each of the 3000 products (~6e-8 relative each).
             chex.assert_trees_all_close(final, jax.tree.map(lambda x: x * factor, params),
@@ -207,15 +206,15 @@ class ZeroLearningRateTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(
-        [(f"{n}_constant", n, "constant") for n in H.ALIASES]
+        [(f"{n}_constant", n, "constant") for n in R.BY_NAME]
         # A schedule takes another path (scale_by_schedule); the aliases with weight decay
         # or a trust ratio are where a nonzero step could sneak in.
         + [(f"{n}_schedule", n, "schedule") for n in ("sgd", "adamw", "lion", "lamb", "lars")])
     def test_learning_rate_zero_leaves_params_unchanged(self, name, kind):
         lr = 0.0 if kind == "constant" else jos.constant_schedule(0.0)
-        tx = H.ALIASES[name](lr)
-        params = H.tiny_params()
-        final, _ = _problems.run_variant(self.variant, tx, params, H.bowl_grad, 5)
+        tx = R.BY_NAME[name].make(lr)
+        params = P.tiny_params()
+        final, _ = P.run_variant(self.variant, tx, params, P.bowl_grad, 5)
         chex.assert_trees_all_equal(final, params)  # exactly: weight decay is scaled by lr too
 
 
@@ -260,21 +259,21 @@ class CountSaturationTest(chex.TestCase):
     @parameterized.named_parameters(*[(k, k) for k in WITH_COUNT])
     def test_counts_saturate_instead_of_wrapping(self, key):
         tx = WITH_COUNT[key]()
-        params = H.tiny_params()
+        params = P.tiny_params()
         state = tx.init(params)
         self.assertNotEqual(_int32_scalars(state), [], "no counter to test")
         # Every counter one step before the maximum (a state met after ~2e9 steps).
         state = jax.tree.map(
             lambda x: jnp.full_like(x, INT32_MAX - 1)
             if jnp.result_type(x) == jnp.int32 and jnp.shape(x) == () else x, state)
-        grads = H.bowl_grad(params)
+        grads = P.bowl_grad(params)
         if key == "ApplyIfFiniteState":  # its counters move on bad steps
             grads = _with_bad(grads, jnp.nan)
         update = self.variant(tx.update)
         for _ in range(3):
             updates, state = update(grads, state, params)
             if key != "ApplyIfFiniteState":
-                self.assertTrue(H.all_finite(updates), f"{key}: {updates}")
+                self.assertTrue(P.all_finite(updates), f"{key}: {updates}")
         counts = [int(c) for c in _int32_scalars(state)]
         self.assertTrue(all(c >= 0 for c in counts), f"a counter wrapped around: {counts}")
         self.assertEqual(max(counts), INT32_MAX, f"no counter reached the maximum: {counts}")

@@ -8,7 +8,8 @@ float16 run tracks the float32 run. Complex64 params are covered in
 test_hardening_inputs.py (compared with optax).
 """
 
-import _hardening as H
+import _problems as P
+import _registry as R
 import chex
 import jax
 import jax.numpy as jnp
@@ -17,12 +18,18 @@ from absl.testing import parameterized
 import jaxopt_scratch as jos
 
 DTYPES = ("float32", "bfloat16", "float16", "float64")
+LOW = ("bfloat16", "float16")
+
+
+def _dtypes(entry):
+    return DTYPES if entry.bfloat16 else tuple(d for d in DTYPES if d not in LOW)
 
 
 def _learning_rate(name):
-    # LARS scales its step by trust_coefficient = 1e-3: lr 20 gives steps of ~2% of |p|,
-    # which bfloat16 params (8 significant bits, ulp 2**-7 at 1.0) can still take.
-    return 20.0 if name == "lars" else 0.05
+    # The registry's "precision" tuning: LARS scales its step by trust_coefficient = 1e-3,
+    # so lr 20 gives steps of ~2% of |p|, which bfloat16 params (8 significant bits,
+    # ulp 2**-7 at 1.0) can still take.
+    return R.BY_NAME[name].tuned("precision")
 
 
 def _state_float_dtypes(state):
@@ -33,31 +40,32 @@ def _state_float_dtypes(state):
 class DtypeContractTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters([(f"{n}_{d}", n, d) for n in H.ALIASES for d in DTYPES])
+    @parameterized.named_parameters(
+        [(f"{e.name}_{d}", e.name, d) for e in R.REGISTRY for d in _dtypes(e)])
     def test_updates_keep_the_param_dtype_and_moments_are_at_least_float32(self, name, dtype):
         with jax.enable_x64(dtype == "float64"):
             dt = jnp.dtype(dtype)
-            tx = H.ALIASES[name](_learning_rate(name))
+            tx = R.BY_NAME[name].make(_learning_rate(name))
             update = self.variant(tx.update)
-            params = H.tiny_params(dt)
+            params = P.tiny_params(dt)
             state = tx.init(params)
             for _ in range(3):
-                updates, state = update(H.bowl_grad(params), state, params)
+                updates, state = update(P.bowl_grad(params), state, params)
                 self.assertEqual({x.dtype for x in jax.tree.leaves(updates)}, {dt})
                 params = jos.apply_updates(params, updates)
                 self.assertEqual({x.dtype for x in jax.tree.leaves(params)}, {dt})
             wide = jnp.dtype("float64" if dtype == "float64" else "float32")
             self.assertLessEqual(_state_float_dtypes(state), {wide},
                                  f"{name} keeps a moment narrower than {wide}")
-            self.assertTrue(H.all_finite(params) and H.all_finite(state))
+            self.assertTrue(P.all_finite(params) and P.all_finite(state))
 
     @chex.variants(with_jit=True, without_jit=True)
     def test_mu_dtype_may_ask_for_less(self):
         # Documented: the float32 floor is a default; mu_dtype overrides it for the
         # first moment (the second moment stays float32: a bf16 EMA of g^2 freezes).
         tx = jos.adam(0.05, mu_dtype=jnp.bfloat16)
-        params = H.tiny_params(jnp.float32)
-        _, state = self.variant(tx.update)(H.bowl_grad(params), tx.init(params), params)
+        params = P.tiny_params(jnp.float32)
+        _, state = self.variant(tx.update)(P.bowl_grad(params), tx.init(params), params)
         self.assertEqual(state[0].mu["w"].dtype, jnp.bfloat16)
         self.assertEqual(state[0].nu["w"].dtype, jnp.float32)
 
@@ -67,18 +75,18 @@ TRACK_STEPS = 100
 
 def _trajectory(name, dtype):
     """Params after each of TRACK_STEPS updates on the bowl, as float32 (one jitted scan)."""
-    tx = H.ALIASES[name](_learning_rate(name))
+    tx = R.BY_NAME[name].make(_learning_rate(name))
 
     def run(params):
         def body(carry, _):
             p, s = carry
-            u, s = tx.update(H.bowl_grad(p), s, p)
+            u, s = tx.update(P.bowl_grad(p), s, p)
             p = jos.apply_updates(p, u)
             return (p, s), jax.tree.map(lambda x: x.astype(jnp.float32), p)
 
         return jax.lax.scan(body, (params, tx.init(params)), None, length=TRACK_STEPS)[1]
 
-    return jax.jit(run)(H.tiny_params(jnp.dtype(dtype)))
+    return jax.jit(run)(P.tiny_params(jnp.dtype(dtype)))
 
 
 class LowPrecisionTracksFloat32Test(chex.TestCase):
@@ -86,7 +94,7 @@ class LowPrecisionTracksFloat32Test(chex.TestCase):
     # exercised by DtypeContractTest under both chex variants.
 
     @parameterized.named_parameters(
-        [(f"{n}_{d}", n, d) for n in H.ALIASES for d in ("bfloat16", "float16")])
+        [(f"{e.name}_{d}", e.name, d) for e in R.REGISTRY if e.bfloat16 for d in LOW])
     def test_low_precision_run_tracks_the_float32_run(self, name, dtype):
         reference = _trajectory(name, "float32")
         low = _trajectory(name, dtype)
@@ -98,14 +106,13 @@ class LowPrecisionTracksFloat32Test(chex.TestCase):
         # ones (Lion; RMSProp near the minimum, where |g|/sqrt(v) ~ 1): there a
         # rounding flips a step of size lr out of phase, a transient gap of two
         # steps (2 * lr = 0.1, measured 0.107); their end points still agree to 0.05.
-        sign_like = name in ("lion", "rmsprop", "rmsprop_centered")
-        tolerance = 3 * _learning_rate(name) if sign_like else 0.03
+        tolerance = 3 * _learning_rate(name) if R.BY_NAME[name].sign_like else 0.03
         self.assertLess(deviation, tolerance, f"{name} in {dtype} drifted by {deviation}")
-        start = H.bowl_loss(H.tiny_params())
-        final = H.bowl_loss(jax.tree.map(lambda x: x[-1], low))
+        start = P.bowl_loss(P.tiny_params())
+        final = P.bowl_loss(jax.tree.map(lambda x: x[-1], low))
         self.assertLess(float(final), 0.5 * float(start), f"{name} in {dtype} did not descend")
 
-    @parameterized.named_parameters(H.named())
+    @parameterized.named_parameters(R.named())
     def test_float64_run_matches_float32_to_float32_precision(self, name):
         reference = _trajectory(name, "float32")
         with jax.enable_x64(True):

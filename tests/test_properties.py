@@ -9,7 +9,8 @@ profile from tests/conftest.py sets the number of examples).
 
 import functools
 
-import _hardening as H
+import _problems as P
+import _registry as R
 import chex
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -21,9 +22,11 @@ from hypothesis import given
 import jaxopt_scratch as jos
 
 STEPS = 3
-# A few aliases, one per kind of state (momentum, centered RMS, Adam, sign, trust ratio),
-# so that the jitted runners below compile a bounded number of times.
+# A few registry rows, one per kind of state (momentum, centered RMS, Adam, sign, trust
+# ratio), so that the jitted runners below compile a bounded number of times (hypothesis
+# varies values, not optimizers; every row gets the registry harnesses in test_common.py).
 SAMPLED = ("sgd_momentum", "rmsprop_centered", "adamw", "lion", "lamb", "lars")
+assert set(SAMPLED) <= set(R.BY_NAME)
 
 finite32 = functools.partial(st.floats, width=32, allow_nan=False, allow_infinity=False)
 vectors = hnp.arrays(np.float32, (3,), elements=finite32(-4.0, 4.0))
@@ -34,8 +37,8 @@ def _tree(vector, scalar):
     return {"w": jnp.asarray(vector), "t": (jnp.asarray(scalar, jnp.float32),)}
 
 
-def _scan(tx, params, grad_fn=H.bowl_grad, steps=STEPS):
-    return H.scan_steps(tx, params, grad_fn, steps)[:2]
+def _scan(tx, params, grad_fn=P.bowl_grad, steps=STEPS):
+    return P.scan_run(tx, params, grad_fn, steps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,7 +76,7 @@ def test_adam_first_step_is_sign_whatever_the_scale(e, m, s, k):
 
 @functools.cache
 def _chain_runner(name, wrap):
-    tx = H.ALIASES[name](0.05)
+    tx = R.BY_NAME[name].make(0.05)
     if wrap == "left":
         tx = jos.chain(jos.identity(), tx)
     elif wrap == "right":
@@ -97,7 +100,7 @@ def test_chain_with_identity_equals_the_transform(name, v, t):
 @functools.cache
 def _lr_runner(name):
     def run(lr, params):
-        return _scan(H.ALIASES[name](lr), params)[0]
+        return _scan(R.BY_NAME[name].make(lr), params)[0]
 
     return jax.jit(run), jax.jit(jax.vmap(run, in_axes=(0, None)))
 
@@ -125,7 +128,7 @@ def _container_grad(params):
 
 @functools.cache
 def _container_runner(name):
-    return jax.jit(lambda p: _scan(H.ALIASES[name](0.05), p, _container_grad)[0])
+    return jax.jit(lambda p: _scan(R.BY_NAME[name].make(0.05), p, _container_grad)[0])
 
 
 @given(name=st.sampled_from(SAMPLED), a=vectors, b=vectors)
