@@ -131,8 +131,9 @@ def _is_numeric_default(value: Any) -> bool:
 
 def numeric_arguments(alias: Callable[..., Any]) -> dict[str, float]:
     """The alias's arguments with a float default (traceable hyperparameters), in order."""
+    # ``learning_rate`` is swept by every harness anyway; some aliases give it a default.
     return {p.name: p.default for p in inspect.signature(alias).parameters.values()
-            if _is_numeric_default(p.default)}
+            if p.name != "learning_rate" and _is_numeric_default(p.default)}
 
 
 def _optax_counterpart(alias: Callable[..., Any], options: Mapping[str, Any]):
@@ -191,6 +192,16 @@ REGISTRY: tuple[Entry, ...] = (
     row(jos.lars, 5.0, needs_params=True, second={"eps": 1.0},
         tuning={"precision": 20.0, "long_run": 1.0}),
     # _contrib (jos.contrib): append rows here.
+    # _contrib.muon: the bowl's leaves are vectors, so these rows exercise the AdamW
+    # fallback; tests/test_contrib_muon.py covers the matrices.
+    row(jos.contrib.muon, 0.1, needs_params=True,
+        second={"beta": 0.5, "adam_b1": 0.5, "adam_b2": 0.9, "adam_eps_root": 1e-2,
+                "adam_weight_decay": 0.1}),
+    # _contrib.schedule_free
+    row(jos.contrib.schedule_free_sgd, 0.1, needs_params=True, second={"weight_lr_power": 1.0},
+        tuning={"long_run": 0.5}),  # the average of z needs lr * 0.01 curvature >> 1e-5
+    row(jos.contrib.schedule_free_adamw, 0.5, needs_params=True,
+        second={"weight_lr_power": 1.0}),
 )
 
 BY_NAME: dict[str, Entry] = {e.name: e for e in REGISTRY}

@@ -98,6 +98,10 @@ def schedule_free(
         x_{t+1} &= (1 - c_{t+1})\, x_t + c_{t+1}\, z_{t+1}, \qquad
         y_{t+1} = \beta_1 x_{t+1} + (1-\beta_1) z_{t+1}
 
+    :math:`x` is not stored: the step is formed as
+    :math:`y_{t+1} - y_t = c_{t+1}(z_t - y_t) + (1 - \beta_1(1 - c_{t+1}))\,\Delta_t`,
+    which needs no division by :math:`\beta_1` and leaves :math:`y` exactly in place
+    when the base optimizer does not move.
     The params the optimizer moves are :math:`y`; evaluate at :math:`x`
     (:func:`schedule_free_eval_params`, or ``state.eval_params(params)``,
     which ``jos.run``/``jos.sweep`` use). Give the base optimizer no momentum
@@ -128,15 +132,20 @@ def schedule_free(
         2024 (Algorithm 1, with the warmup weighting of Section 4.1).
 
     .. note::
-        :math:`z` is kept in at least float32 for bfloat16 params (optax keeps it
+        As in optax, a learning-rate schedule is read at the 1-based ``step_count``
+        for the averaging weights, while the base optimizer reads its own 0-based
+        count (so a warmup from 0 makes the very first step zero; the authors' code
+        uses :math:`(k+1)/W` for both). :math:`z` is kept in at least float32 for bfloat16 params (optax keeps it
         in the params' dtype, where small steps round away).
     """
     _combine.check_transform(base_optimizer, "`base_optimizer`")
     _checks.check_interval("b1", b1, 0.0, 1.0, low_open=True,
                            hint="Schedule-Free divides by b1; use e.g. 0.9.")
     _checks.check_nonnegative("learning_rate", learning_rate)
+    _checks.check_nonnegative("weight_lr_power", weight_lr_power)
 
     def init_fn(params):
+        _tree_math.check_float_params(params)
         dt = _tree_math.scalar_dtype(params)
         return ScheduleFreeState(
             b1=jnp.asarray(b1, dt),
@@ -150,6 +159,7 @@ def schedule_free(
 
     def update_fn(updates, state, params=None, **extra_args):
         _tree_math.check_params_given(params, "schedule_free")
+        _tree_math.check_same_structure(updates, state.z, "schedule_free")
         dt = state.max_lr.dtype
         lr = (_base.evaluate_schedule(learning_rate, state.step_count, "learning_rate")
               if callable(learning_rate) else learning_rate)
@@ -164,15 +174,16 @@ def schedule_free(
         z = jax.tree.map(lambda zi, u: zi + _tree_math.cast(u, zi.dtype), state.z, base_updates)
         b = jnp.asarray(b1, dt)
 
-        def leaf(y, z_old, z_new, g):
-            wide = _tree_math.promote_types(y.dtype, z_new.dtype)
+        def leaf(y, z_old, delta, g):
+            # y_new - y with x = (y - (1-b1) z)/b1 eliminated:  c (z - y) + (1 - b1 (1-c)) delta.
+            # No division by b1, and with zero steps y stays put exactly (z_1 = y_1).
+            wide = _tree_math.promote_types(y.dtype, z_old.dtype)
             c, bw = _tree_math.cast(ck, wide), _tree_math.cast(b, wide)
-            yw = _tree_math.cast(y, wide)
-            x = (yw - (1 - bw) * _tree_math.cast(z_old, wide)) / bw
-            x = (1 - c) * x + c * _tree_math.cast(z_new, wide)
-            return _tree_math.cast(bw * x + (1 - bw) * _tree_math.cast(z_new, wide) - yw, g.dtype)
+            step = (c * (_tree_math.cast(z_old, wide) - _tree_math.cast(y, wide))
+                    + (1 - bw * (1 - c)) * _tree_math.cast(delta, wide))
+            return _tree_math.cast(step, g.dtype)
 
-        out = jax.tree.map(leaf, params, state.z, z, updates)
+        out = jax.tree.map(leaf, params, state.z, base_updates, updates)
         return out, ScheduleFreeState(
             b1=state.b1, weight_sum=total, step_count=_tree_math.safe_increment(state.step_count),
             max_lr=max_lr, base_optimizer_state=base_state, z=z)
