@@ -65,12 +65,24 @@ from jaxopt_scratch._transforms.adaptive_adam import scale_by_adam as scale_by_a
 from jaxopt_scratch._transforms.adaptive_adam import scale_by_adamax as scale_by_adamax
 from jaxopt_scratch._transforms.adaptive_adam import scale_by_amsgrad as scale_by_amsgrad
 from jaxopt_scratch._transforms.adaptive_adam import scale_by_lion as scale_by_lion
+from jaxopt_scratch._transforms.adaptive_delta import ScaleByAdaDeltaState as ScaleByAdaDeltaState
+from jaxopt_scratch._transforms.adaptive_delta import scale_by_adadelta as scale_by_adadelta
+from jaxopt_scratch._transforms.adaptive_layerwise import (
+    ScaleByNovogradState as ScaleByNovogradState,
+)
+from jaxopt_scratch._transforms.adaptive_layerwise import scale_by_novograd as scale_by_novograd
+from jaxopt_scratch._transforms.adaptive_nesterov import ScaleByAdanState as ScaleByAdanState
+from jaxopt_scratch._transforms.adaptive_nesterov import scale_by_adan as scale_by_adan
 from jaxopt_scratch._transforms.adaptive_rms import ScaleByRmsState as ScaleByRmsState
 from jaxopt_scratch._transforms.adaptive_rms import ScaleByRssState as ScaleByRssState
 from jaxopt_scratch._transforms.adaptive_rms import ScaleByStddevState as ScaleByStddevState
 from jaxopt_scratch._transforms.adaptive_rms import scale_by_rms as scale_by_rms
 from jaxopt_scratch._transforms.adaptive_rms import scale_by_rss as scale_by_rss
 from jaxopt_scratch._transforms.adaptive_rms import scale_by_stddev as scale_by_stddev
+from jaxopt_scratch._transforms.adaptive_variance import ScaleByBeliefState as ScaleByBeliefState
+from jaxopt_scratch._transforms.adaptive_variance import scale_by_belief as scale_by_belief
+from jaxopt_scratch._transforms.adaptive_variance import scale_by_radam as scale_by_radam
+from jaxopt_scratch._transforms.adaptive_variance import scale_by_yogi as scale_by_yogi
 from jaxopt_scratch._transforms.clipping import clip as clip
 from jaxopt_scratch._transforms.clipping import clip_by_global_norm as clip_by_global_norm
 from jaxopt_scratch._transforms.clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
@@ -83,6 +95,8 @@ from jaxopt_scratch._transforms.constraints import (
     keep_params_nonnegative as keep_params_nonnegative,
 )
 from jaxopt_scratch._transforms.constraints import zero_nans as zero_nans
+from jaxopt_scratch._transforms.factored import FactoredState as FactoredState
+from jaxopt_scratch._transforms.factored import scale_by_factored_rms as scale_by_factored_rms
 from jaxopt_scratch._transforms.layerwise import (
     scale_by_param_block_norm as scale_by_param_block_norm,
 )
@@ -90,9 +104,17 @@ from jaxopt_scratch._transforms.layerwise import (
     scale_by_param_block_rms as scale_by_param_block_rms,
 )
 from jaxopt_scratch._transforms.layerwise import scale_by_trust_ratio as scale_by_trust_ratio
+from jaxopt_scratch._transforms.noise import AddNoiseState as AddNoiseState
+from jaxopt_scratch._transforms.noise import add_noise as add_noise
 from jaxopt_scratch._transforms.normalization import centralize as centralize
 from jaxopt_scratch._transforms.normalization import (
     normalize_by_update_norm as normalize_by_update_norm,
+)
+from jaxopt_scratch._transforms.optimistic import (
+    ScaleByOptimisticGradientState as ScaleByOptimisticGradientState,
+)
+from jaxopt_scratch._transforms.optimistic import (
+    scale_by_optimistic_gradient as scale_by_optimistic_gradient,
 )
 from jaxopt_scratch._transforms.parameter_free import (
     ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState,
@@ -111,6 +133,11 @@ from jaxopt_scratch._transforms.scaling import scale as scale
 from jaxopt_scratch._transforms.scaling import scale_by_learning_rate as scale_by_learning_rate
 from jaxopt_scratch._transforms.scaling import scale_by_schedule as scale_by_schedule
 from jaxopt_scratch._transforms.scaling import scale_gradient as scale_gradient
+from jaxopt_scratch._transforms.sign import ScaleByRpropState as ScaleByRpropState
+from jaxopt_scratch._transforms.sign import scale_by_rprop as scale_by_rprop
+from jaxopt_scratch._transforms.sign import scale_by_sign as scale_by_sign
+from jaxopt_scratch._transforms.sm3 import ScaleBySM3State as ScaleBySM3State
+from jaxopt_scratch._transforms.sm3 import scale_by_sm3 as scale_by_sm3
 from jaxopt_scratch._transforms.weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
 from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
 
@@ -163,11 +190,29 @@ from jaxopt_scratch._optimizers.adam import amsgrad as amsgrad
 from jaxopt_scratch._optimizers.adam import lion as lion
 from jaxopt_scratch._optimizers.adam import nadam as nadam
 from jaxopt_scratch._optimizers.adam import nadamw as nadamw
+from jaxopt_scratch._optimizers.adam_variants import adabelief as adabelief
+from jaxopt_scratch._optimizers.adam_variants import adan as adan
+from jaxopt_scratch._optimizers.adam_variants import novograd as novograd
+from jaxopt_scratch._optimizers.adam_variants import radam as radam
+from jaxopt_scratch._optimizers.adam_variants import yogi as yogi
 from jaxopt_scratch._optimizers.basic import adagrad as adagrad
 from jaxopt_scratch._optimizers.basic import rmsprop as rmsprop
 from jaxopt_scratch._optimizers.basic import sgd as sgd
 from jaxopt_scratch._optimizers.layerwise import lamb as lamb
 from jaxopt_scratch._optimizers.layerwise import lars as lars
+from jaxopt_scratch._optimizers.optimistic import optimistic_adam as optimistic_adam
+from jaxopt_scratch._optimizers.optimistic import optimistic_adam_v2 as optimistic_adam_v2
+from jaxopt_scratch._optimizers.optimistic import (
+    optimistic_gradient_descent as optimistic_gradient_descent,
+)
+from jaxopt_scratch._optimizers.rms_variants import adadelta as adadelta
+from jaxopt_scratch._optimizers.rms_variants import adafactor as adafactor
+from jaxopt_scratch._optimizers.rms_variants import sm3 as sm3
+from jaxopt_scratch._optimizers.sgd_variants import fromage as fromage
+from jaxopt_scratch._optimizers.sgd_variants import noisy_sgd as noisy_sgd
+from jaxopt_scratch._optimizers.sign import rprop as rprop
+from jaxopt_scratch._optimizers.sign import sign_sgd as sign_sgd
+from jaxopt_scratch._optimizers.sign import signum as signum
 
 # --- Layer 6, the experiment engine (_engine) ---
 from jaxopt_scratch._engine.loop import RunResult as RunResult
@@ -189,6 +234,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "AddDecayedWeightsState",
+    "AddNoiseState",
     "ApplyEvery",
     "ApplyIfFiniteState",
     "ConditionFn",
@@ -196,6 +242,7 @@ __all__ = [
     "ConditionallyTransformState",
     "EmaState",
     "EmptyState",
+    "FactoredState",
     "FlattenState",
     "GradientTransformation",
     "GradientTransformationExtraArgs",
@@ -216,12 +263,19 @@ __all__ = [
     "PartitionState",
     "RunResult",
     "ScalarOrSchedule",
+    "ScaleByAdaDeltaState",
     "ScaleByAdamState",
+    "ScaleByAdanState",
     "ScaleByAmsgradState",
+    "ScaleByBeliefState",
     "ScaleByDistanceOverGradientsState",
     "ScaleByLionState",
+    "ScaleByNovogradState",
+    "ScaleByOptimisticGradientState",
     "ScaleByRmsState",
+    "ScaleByRpropState",
     "ScaleByRssState",
+    "ScaleBySM3State",
     "ScaleByScheduleState",
     "ScaleByStddevState",
     "Schedule",
@@ -234,13 +288,18 @@ __all__ = [
     "TransformUpdateFn",
     "Updates",
     "ZeroNansState",
+    "adabelief",
+    "adadelta",
+    "adafactor",
     "adagrad",
     "adam",
     "adamax",
     "adamaxw",
     "adamw",
+    "adan",
     "adaptive_grad_clip",
     "add_decayed_weights",
+    "add_noise",
     "amsgrad",
     "apply_every",
     "apply_if_finite",
@@ -261,6 +320,7 @@ __all__ = [
     "exponential_decay",
     "flatten",
     "freeze",
+    "fromage",
     "identity",
     "init_empty_state",
     "inject_hyperparams",
@@ -280,37 +340,58 @@ __all__ = [
     "nadam",
     "nadamw",
     "named_chain",
+    "noisy_sgd",
     "normalize_by_update_norm",
+    "novograd",
+    "optimistic_adam",
+    "optimistic_adam_v2",
+    "optimistic_gradient_descent",
     "partition",
     "per_example_global_norm_clip",
     "per_example_layer_norm_clip",
     "piecewise_constant_schedule",
     "polynomial_schedule",
     "problems",
+    "radam",
     "rmsprop",
+    "rprop",
     "run",
     "scale",
+    "scale_by_adadelta",
     "scale_by_adam",
     "scale_by_adamax",
+    "scale_by_adan",
     "scale_by_amsgrad",
+    "scale_by_belief",
     "scale_by_distance_over_gradients",
+    "scale_by_factored_rms",
     "scale_by_learning_rate",
     "scale_by_lion",
+    "scale_by_novograd",
+    "scale_by_optimistic_gradient",
     "scale_by_param_block_norm",
     "scale_by_param_block_rms",
+    "scale_by_radam",
     "scale_by_rms",
+    "scale_by_rprop",
     "scale_by_rss",
     "scale_by_schedule",
+    "scale_by_sign",
+    "scale_by_sm3",
     "scale_by_stddev",
     "scale_by_trust_ratio",
+    "scale_by_yogi",
     "scale_gradient",
     "schedules",
     "selective_transform",
     "set_to_zero",
     "sgd",
     "sgdr_schedule",
+    "sign_sgd",
+    "signum",
     "skip_large_updates",
     "skip_not_finite",
+    "sm3",
     "snapshot",
     "stateless",
     "stateless_with_tree_map",
@@ -324,5 +405,6 @@ __all__ = [
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",
     "with_extra_args_support",
+    "yogi",
     "zero_nans",
 ]

@@ -31,6 +31,8 @@ from jaxopt_scratch._transforms.constraints import (
     keep_params_nonnegative as keep_params_nonnegative,
 )
 from jaxopt_scratch._transforms.constraints import zero_nans as zero_nans
+from jaxopt_scratch._transforms.noise import AddNoiseState as AddNoiseState
+from jaxopt_scratch._transforms.noise import add_noise as add_noise
 from jaxopt_scratch._transforms.per_example import (
     per_example_global_norm_clip as per_example_global_norm_clip,
 )
@@ -68,6 +70,7 @@ from jaxopt_scratch._wrappers.skipping import skip_large_updates as skip_large_u
 from jaxopt_scratch._wrappers.skipping import skip_not_finite as skip_not_finite
 
 __all__ = [
+    "AddNoiseState",
     "ApplyIfFiniteState",
     "ConditionFn",
     "ConditionallyMaskState",
@@ -86,6 +89,7 @@ __all__ = [
     "ZeroNansState",
     "adaptive_grad_clip",
     "add_decayed_weights",
+    "add_noise",
     "apply_if_finite",
     "chain",
     "clip",
