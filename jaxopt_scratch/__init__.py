@@ -43,6 +43,11 @@ from jaxopt_scratch._schedules.decays import join_schedules as join_schedules
 from jaxopt_scratch._schedules.decays import linear_schedule as linear_schedule
 from jaxopt_scratch._schedules.decays import piecewise_constant_schedule as piecewise_constant_schedule
 from jaxopt_scratch._schedules.decays import polynomial_schedule as polynomial_schedule
+from jaxopt_scratch._schedules.interpolate import (
+    piecewise_interpolate_schedule as piecewise_interpolate_schedule,
+)
+from jaxopt_scratch._schedules.stateful import StatefulSchedule as StatefulSchedule
+from jaxopt_scratch._schedules.stateful import WrappedSchedule as WrappedSchedule
 from jaxopt_scratch._schedules.warmup import cosine_onecycle_schedule as cosine_onecycle_schedule
 from jaxopt_scratch._schedules.warmup import cyclic_schedule as cyclic_schedule
 from jaxopt_scratch._schedules.warmup import linear_onecycle_schedule as linear_onecycle_schedule
@@ -159,6 +164,12 @@ from jaxopt_scratch._wrappers.flatten import FlattenState as FlattenState
 from jaxopt_scratch._wrappers.flatten import flatten as flatten
 from jaxopt_scratch._wrappers.inject import InjectHyperparamsState as InjectHyperparamsState
 from jaxopt_scratch._wrappers.inject import inject_hyperparams as inject_hyperparams
+from jaxopt_scratch._wrappers.inject_stateful import (
+    InjectStatefulHyperparamsState as InjectStatefulHyperparamsState,
+)
+from jaxopt_scratch._wrappers.inject_stateful import (
+    inject_stateful_hyperparams as inject_stateful_hyperparams,
+)
 from jaxopt_scratch._wrappers.join import JoinTransformsState as JoinTransformsState
 from jaxopt_scratch._wrappers.join import join_transforms as join_transforms
 from jaxopt_scratch._wrappers.lookahead import LookaheadParams as LookaheadParams
@@ -247,6 +258,7 @@ __all__ = [
     "GradientTransformation",
     "GradientTransformationExtraArgs",
     "InjectHyperparamsState",
+    "InjectStatefulHyperparamsState",
     "JoinTransformsState",
     "LookaheadParams",
     "LookaheadState",
@@ -281,12 +293,14 @@ __all__ = [
     "Schedule",
     "ShouldSkipUpdateFunction",
     "SnapshotState",
+    "StatefulSchedule",
     "SweepResult",
     "TraceState",
     "TransformInitFn",
     "TransformUpdateExtraArgsFn",
     "TransformUpdateFn",
     "Updates",
+    "WrappedSchedule",
     "ZeroNansState",
     "adabelief",
     "adadelta",
@@ -324,6 +338,7 @@ __all__ = [
     "identity",
     "init_empty_state",
     "inject_hyperparams",
+    "inject_stateful_hyperparams",
     "join_schedules",
     "join_transforms",
     "keep_params_nonnegative",
@@ -350,6 +365,7 @@ __all__ = [
     "per_example_global_norm_clip",
     "per_example_layer_norm_clip",
     "piecewise_constant_schedule",
+    "piecewise_interpolate_schedule",
     "polynomial_schedule",
     "problems",
     "radam",

@@ -216,6 +216,34 @@ def exponential_decay(
     return schedule
 
 
+def boundaries_and_scales_vectors(boundaries_and_scales: Any) -> tuple[jax.Array, jax.Array]:
+    """A dict ``{boundary: scale}`` (sorted by boundary) or a pair of 1-D arrays, as two vectors.
+
+    Checked when concrete: one scale per boundary, boundaries and scales ``>= 0``.
+    """
+    if isinstance(boundaries_and_scales, Mapping):
+        items = sorted(boundaries_and_scales.items())
+        boundaries, scales = [b for b, _ in items], [c for _, c in items]
+    elif isinstance(boundaries_and_scales, (tuple, list)) and len(boundaries_and_scales) == 2:
+        boundaries, scales = boundaries_and_scales
+    else:
+        raise TypeError(
+            "`boundaries_and_scales` must be a dict `{boundary: scale}` or a pair "
+            f"`(boundaries, scales)` of 1-D arrays, got {boundaries_and_scales!r}."
+        )
+    boundaries, scales = as_vector(boundaries), as_vector(scales)
+    if boundaries.ndim != 1 or boundaries.shape != scales.shape:
+        raise ValueError(
+            "`boundaries_and_scales` needs one scale per boundary (two 1-D arrays of "
+            f"equal length), got shapes {boundaries.shape} and {scales.shape}."
+        )
+    _checks.check_nonnegative("boundaries_and_scales", boundaries,
+                              hint="Its boundaries are step counts, so they must be >= 0.")
+    _checks.check_nonnegative("boundaries_and_scales", scales,
+                              hint="A negative scale would flip the sign of the step.")
+    return boundaries, scales
+
+
 def piecewise_constant_schedule(
     init_value: jax.typing.ArrayLike,
     boundaries_and_scales: Mapping[int, Any] | tuple[Any, Any] | None = None,
@@ -246,26 +274,7 @@ def piecewise_constant_schedule(
     _checks.check_interval("init_value", init_value)
     if boundaries_and_scales is None:
         return constant_schedule(init_value)
-    if isinstance(boundaries_and_scales, Mapping):
-        items = sorted(boundaries_and_scales.items())
-        boundaries, scales = [b for b, _ in items], [c for _, c in items]
-    elif isinstance(boundaries_and_scales, (tuple, list)) and len(boundaries_and_scales) == 2:
-        boundaries, scales = boundaries_and_scales
-    else:
-        raise TypeError(
-            "`boundaries_and_scales` must be a dict `{boundary: scale}` or a pair "
-            f"`(boundaries, scales)` of 1-D arrays, got {boundaries_and_scales!r}."
-        )
-    boundaries, scales = as_vector(boundaries), as_vector(scales)
-    if boundaries.ndim != 1 or boundaries.shape != scales.shape:
-        raise ValueError(
-            "`boundaries_and_scales` needs one scale per boundary (two 1-D arrays of "
-            f"equal length), got shapes {boundaries.shape} and {scales.shape}."
-        )
-    _checks.check_nonnegative("boundaries_and_scales", boundaries,
-                              hint="Its boundaries are step counts, so they must be >= 0.")
-    _checks.check_nonnegative("boundaries_and_scales", scales,
-                              hint="A negative scale would flip the sign of the step.")
+    boundaries, scales = boundaries_and_scales_vectors(boundaries_and_scales)
 
     def schedule(count):
         k, b, c = steps(count), as_float(boundaries), as_float(scales)

@@ -194,7 +194,7 @@ def warmup_exponential_decay_schedule(
     return _warmup_then(init_value, peak_value, warmup_steps, decay)
 
 
-def _interpolate_phases(count, boundaries: Sequence[jax.Array], values: Sequence[jax.Array],
+def interpolate_phases(count, boundaries: Sequence[jax.Array], values: Sequence[jax.Array],
                         kind: str) -> jax.Array:
     """Interpolates ``values[i] -> values[i+1]`` on ``[boundaries[i-1], boundaries[i])``.
 
@@ -274,7 +274,7 @@ def linear_onecycle_schedule(
         bounds = [jnp.floor(as_float(pct_start) * t_len), jnp.floor(as_float(pct_final) * t_len),
                   t_len]
         values = [peak / d, peak, peak / d, peak / (d * as_float(final_div_factor))]
-        return _interpolate_phases(count, bounds, values, "linear")
+        return interpolate_phases(count, bounds, values, "linear")
 
     return schedule
 
@@ -319,7 +319,7 @@ def cosine_onecycle_schedule(
         peak, d = as_float(peak_value), as_float(div_factor)
         bounds = [jnp.floor(as_float(pct_start) * t_len), t_len]
         values = [peak / d, peak, peak / (d * as_float(final_div_factor))]
-        return _interpolate_phases(count, bounds, values, "cosine")
+        return interpolate_phases(count, bounds, values, "cosine")
 
     return schedule
 
