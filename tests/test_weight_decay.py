@@ -147,3 +147,26 @@ def test_weight_decay_alone_shrinks_geometrically(p, wd, lr):
         # Each step multiplies by (1 - lr * wd) in float32: k roundings of ~6e-8.
         np.testing.assert_allclose(step["w"], p.astype(np.float64) * factor**k, rtol=1e-6 * k,
                                    atol=1e-30)
+
+
+class NoneUpdatesTest(chex.TestCase):
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_none_updates_stay_none_like_optax(self):
+        weights = (jnp.ones(2), {"a": jnp.ones(2), "b": jnp.full(2, 2.0)})
+        tx, ref = jos.add_decayed_weights(0.1), optax.add_decayed_weights(0.1)
+        self.assertIsNone(self.variant(tx.update)(None, tx.init(weights), weights)[0])
+        self.assertIsNone(ref.update(None, 0, weights)[0])  # optax's own test
+        updates = (None, {"a": jnp.zeros(2), "b": None})
+        got, _ = self.variant(tx.update)(updates, tx.init(weights), weights)
+        with jax.numpy_dtype_promotion("standard"):
+            want, _ = ref.update(updates, ref.init(weights), weights)
+        self.assertIsNone(got[0])
+        self.assertIsNone(got[1]["b"])
+        np.testing.assert_allclose(got[1]["a"], want[1]["a"])
+        np.testing.assert_allclose(got[1]["a"], [0.1, 0.1])
+
+    def test_none_updates_with_a_mismatched_tree_name_both(self):
+        tx = jos.add_decayed_weights(0.1)
+        with pytest.raises(ValueError, match="`add_decayed_weights`: the updates tree"):
+            tx.update([None, None], tx.init([jnp.ones(1)]), [jnp.ones(1)])

@@ -41,7 +41,8 @@ def add_decayed_weights(
     Returns:
         A transform whose state is :class:`EmptyState` (or
         :class:`AddDecayedWeightsState` for a scheduled decay), wrapped in
-        :func:`masked` when a mask is given.
+        :func:`masked` when a mask is given. A ``None`` in the updates (for a
+        leaf or a whole subtree of the params) stays ``None``, as in optax.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -64,14 +65,23 @@ def add_decayed_weights(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        _tree_math.check_params_given(params, "add_decayed_weights", like=updates)
+        is_none = lambda x: x is None
+        if any(is_none(g) for g in jax.tree.leaves(updates, is_leaf=is_none)):
+            # A None update (a leaf or a whole subtree without gradient) stays None, as in optax.
+            _tree_math.check_params_given(params, "add_decayed_weights")
+            _tree_math.check_prefix(
+                updates, params, "`add_decayed_weights`: the updates tree does not match the "
+                "params.", ("updates", "params"), "Pass the params the updates were computed for.")
+        else:
+            _tree_math.check_params_given(params, "add_decayed_weights", like=updates)
         if scheduled:
             decay = _base.evaluate_schedule(weight_decay, state.count, "weight_decay")
             state = AddDecayedWeightsState(count=_tree_math.safe_increment(state.count))
         else:
             decay = weight_decay
         decayed = _tree_math.scale_tree(params, decay)  # the decay cast once per dtype, not per leaf
-        out = jax.tree.map(lambda g, d: g + _tree_math.cast(d, g.dtype), updates, decayed)
+        out = jax.tree.map(lambda g, d: None if g is None else g + _tree_math.cast(d, g.dtype),
+                           updates, decayed, is_leaf=is_none)
         return out, state
 
     tx = _base.GradientTransformation(init_fn, update_fn)
