@@ -12,7 +12,9 @@ from importlib.metadata import PackageNotFoundError, version
 # --- Layer 0, the contract (_core) ---
 from jaxopt_scratch._core.base import EmptyState as EmptyState
 from jaxopt_scratch._core.base import GradientTransformation as GradientTransformation
-from jaxopt_scratch._core.base import GradientTransformationExtraArgs as GradientTransformationExtraArgs
+from jaxopt_scratch._core.base import (
+    GradientTransformationExtraArgs as GradientTransformationExtraArgs,
+)
 from jaxopt_scratch._core.base import OptState as OptState
 from jaxopt_scratch._core.base import Params as Params
 from jaxopt_scratch._core.base import ScalarOrSchedule as ScalarOrSchedule
@@ -33,6 +35,26 @@ from jaxopt_scratch._core.combine import MaskedState as MaskedState
 from jaxopt_scratch._core.combine import chain as chain
 from jaxopt_scratch._core.combine import masked as masked
 from jaxopt_scratch._core.combine import named_chain as named_chain
+from jaxopt_scratch._core.distributions import (
+    MultiNormalDiagFromLogScale as MultiNormalDiagFromLogScale,
+)
+from jaxopt_scratch._core.distributions import multi_normal as multi_normal
+from jaxopt_scratch._core.linear_algebra import matrix_inverse_pth_root as matrix_inverse_pth_root
+from jaxopt_scratch._core.linear_algebra import power_iteration as power_iteration
+from jaxopt_scratch._core.numerics import global_norm as global_norm
+from jaxopt_scratch._core.numerics import incremental_update as incremental_update
+from jaxopt_scratch._core.numerics import periodic_update as periodic_update
+from jaxopt_scratch._core.numerics import safe_increment as safe_increment
+from jaxopt_scratch._core.numerics import safe_int32_increment as safe_int32_increment
+from jaxopt_scratch._core.numerics import safe_norm as safe_norm
+from jaxopt_scratch._core.numerics import safe_root_mean_squares as safe_root_mean_squares
+from jaxopt_scratch._core.tree_moments import bias_correction as bias_correction
+from jaxopt_scratch._core.tree_moments import update_infinity_moment as update_infinity_moment
+from jaxopt_scratch._core.tree_moments import update_moment as update_moment
+from jaxopt_scratch._core.tree_moments import (
+    update_moment_per_elem_norm as update_moment_per_elem_norm,
+)
+from jaxopt_scratch._core.tree_state import map_params as tree_map_params
 from jaxopt_scratch._core.update import apply_updates as apply_updates
 
 # --- Layer 1, schedules (_schedules) ---
@@ -266,6 +288,7 @@ __all__ = [
     "MaskedNode",
     "MaskedState",
     "MonitorState",
+    "MultiNormalDiagFromLogScale",
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
@@ -318,6 +341,7 @@ __all__ = [
     "apply_every",
     "apply_if_finite",
     "apply_updates",
+    "bias_correction",
     "centralize",
     "chain",
     "clip",
@@ -335,7 +359,9 @@ __all__ = [
     "flatten",
     "freeze",
     "fromage",
+    "global_norm",
     "identity",
+    "incremental_update",
     "init_empty_state",
     "inject_hyperparams",
     "inject_stateful_hyperparams",
@@ -349,8 +375,10 @@ __all__ = [
     "lion",
     "lookahead",
     "masked",
+    "matrix_inverse_pth_root",
     "measure_with_ema",
     "monitor",
+    "multi_normal",
     "multi_transform",
     "nadam",
     "nadamw",
@@ -364,14 +392,20 @@ __all__ = [
     "partition",
     "per_example_global_norm_clip",
     "per_example_layer_norm_clip",
+    "periodic_update",
     "piecewise_constant_schedule",
     "piecewise_interpolate_schedule",
     "polynomial_schedule",
+    "power_iteration",
     "problems",
     "radam",
     "rmsprop",
     "rprop",
     "run",
+    "safe_increment",
+    "safe_int32_increment",
+    "safe_norm",
+    "safe_root_mean_squares",
     "scale",
     "scale_by_adadelta",
     "scale_by_adam",
@@ -415,8 +449,12 @@ __all__ = [
     "trace",
     "transforms",
     "tree",
+    "tree_map_params",
     "unitwise_clip",
     "unitwise_norm",
+    "update_infinity_moment",
+    "update_moment",
+    "update_moment_per_elem_norm",
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",

@@ -245,8 +245,11 @@ def cast_like(tree: Any, like: Any) -> Any:
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
-    """``count + 1``, saturating at the int32 maximum instead of wrapping."""
-    return jnp.where(count < _INT32_MAX, count + 1, jnp.asarray(_INT32_MAX, count.dtype))
+    """``count + 1``, saturating at the dtype's maximum (int32: 2**31 - 1) instead of wrapping."""
+    count = jnp.asarray(count)
+    info = jnp.iinfo if jnp.issubdtype(count.dtype, jnp.integer) else jnp.finfo
+    top = jnp.asarray(info(count.dtype).max, count.dtype)
+    return jnp.where(count < top, count + jnp.asarray(1, count.dtype), top)
 
 
 def zero_count() -> jax.Array:

@@ -1,0 +1,175 @@
+"""Runs optax 0.2.8's own test files with ``jaxopt_scratch`` in place of optax, and counts.
+
+Opt-in (never collected by pytest; the names do not match ``test_*.py``)::
+
+    python tests/optax_suite/run_optax_tests.py                  # the issue-12 set
+    python tests/optax_suite/run_optax_tests.py --extra          # plus base/numerics/... tests
+    python tests/optax_suite/run_optax_tests.py --files 'tree_utils/*_test.py' --json out.json
+
+The test files are read from the installed optax package at run time (the wheel ships them;
+nothing of optax is copied into this repository). Each file runs twice, in a fresh
+interpreter each time (``_shim.py``): once with optax itself (the baseline) and once with every
+``optax`` module served by ``jaxopt_scratch``. Among the tests that pass with optax, each is
+then *passed*, *failed* (ran and did not pass: a numerical or behavioural difference, or an
+error) or *cannot run* (it needs an optax name that jaxopt_scratch lacks; that name is
+recorded). The report ends with the missing names ordered by how many tests each blocks.
+Baselines are cached by file content in ``--cache`` (default: the system temp directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import hashlib
+import importlib.util
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+SHIM = HERE / "_shim.py"
+# The "Done when" of issue 12.
+DEFAULT_FILES = ("_src/alias_test.py", "_src/transform_test.py", "transforms/*_test.py",
+                 "schedules/*_test.py", "tree_utils/*_test.py")
+# Base and numerics (issue 12, item 3), reported separately with --extra.
+EXTRA_FILES = ("_src/base_test.py", "_src/numerics_test.py", "_src/linear_algebra_test.py",
+               "_src/update_test.py", "_src/utils_test.py", "_src/combine_test.py")
+
+
+def optax_root() -> pathlib.Path:
+    spec = importlib.util.find_spec("optax")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("optax is not installed; `pip install optax==0.2.8` (a test dependency).")
+    return pathlib.Path(next(iter(spec.submodule_search_locations)))
+
+
+def run_file(mode: str, path: pathlib.Path, timeout: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "result.json"
+        start = time.monotonic()
+        try:
+            proc = subprocess.run([sys.executable, str(SHIM), mode, str(path), str(out)],
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return {"results": {}, "error": f"timeout after {timeout:.0f} s", "seconds": timeout}
+        seconds = time.monotonic() - start
+        if not out.exists():
+            return {"results": {}, "error": (proc.stderr or proc.stdout)[-2000:], "seconds": seconds}
+        data = json.loads(out.read_text())
+        data["seconds"] = seconds
+        return data
+
+
+def baseline(path: pathlib.Path, cache: pathlib.Path, timeout: float) -> dict:
+    import optax  # the cache key only
+
+    key = hashlib.sha256(path.read_bytes() + optax.__version__.encode()).hexdigest()[:20]
+    cached = cache / f"optax_baseline_{path.stem}_{key}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    data = run_file("optax", path, timeout)
+    if not data.get("error"):
+        cache.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(data))
+    return data
+
+
+def _short(nodeid: str) -> str:
+    return nodeid.split("::", 1)[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", nargs="*", help="globs relative to the optax package")
+    parser.add_argument("--extra", action="store_true", help="also run " + ", ".join(EXTRA_FILES))
+    parser.add_argument("--jobs", type=int, default=1, help="files run in parallel (default 1)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per file and mode")
+    parser.add_argument("--cache", type=pathlib.Path,
+                        default=pathlib.Path(tempfile.gettempdir()) / "jos_optax_suite")
+    parser.add_argument("--json", type=pathlib.Path, help="write every test's outcome here")
+    parser.add_argument("--show-failures", type=int, default=40,
+                        help="list up to this many failed tests with their first error line")
+    args = parser.parse_args(argv)
+
+    root = optax_root()
+    patterns = list(args.files or DEFAULT_FILES) + (list(EXTRA_FILES) if args.extra else [])
+    files = sorted({p for pattern in patterns for p in root.glob(pattern)})
+    if not files:
+        print(f"No optax test files match {patterns} under {root}. The optax wheel ships its "
+              f"tests; if yours does not, fetch the sdist: "
+              f"`pip download optax==0.2.8 --no-binary :all: --no-deps`.")
+        return 2
+
+    def both(path):
+        return path, baseline(path, args.cache, args.timeout), run_file("jos", path, args.timeout)
+
+    totals = collections.Counter()
+    blocked_by = collections.Counter()
+    failures, per_file, report = [], [], {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for path, base, ours in pool.map(both, files):
+            rel = str(path.relative_to(root))
+            counts = collections.Counter()
+            for problem in ("error",):
+                if base.get(problem):
+                    print(f"[{rel}] baseline run failed: {base[problem][-500:]}")
+                if ours.get(problem):
+                    print(f"[{rel}] jaxopt_scratch run failed: {ours[problem][-500:]}")
+            for nodeid, result in base["results"].items():
+                if result["outcome"] != "passed":
+                    counts["not passing with optax"] += 1
+                    continue
+                mine = ours["results"].get(nodeid) or _collection_failure(ours, nodeid)
+                outcome = mine["outcome"]
+                if outcome == "passed":
+                    counts["passed"] += 1
+                elif outcome == "missing":
+                    counts["cannot run"] += 1
+                    blocked_by[mine["detail"]] += 1
+                else:
+                    counts["failed"] += 1
+                    failures.append(f"{rel}::{_short(nodeid)}: {mine['detail']}")
+                report[f"{rel}::{_short(nodeid)}"] = mine
+            totals.update(counts)
+            per_file.append((rel, counts, base.get("seconds", 0), ours.get("seconds", 0)))
+            print(f"{rel:45s} pass {counts['passed']:4d}  fail {counts['failed']:4d}  "
+                  f"cannot-run {counts['cannot run']:4d}  (optax passes "
+                  f"{counts['passed'] + counts['failed'] + counts['cannot run']}; "
+                  f"jos run {ours.get('seconds', 0):.0f} s)", flush=True)
+
+    ran = totals["passed"] + totals["failed"] + totals["cannot run"]
+    print(f"\nOf {ran} tests that pass with optax: {totals['passed']} pass with jaxopt_scratch, "
+          f"{totals['failed']} fail, {totals['cannot run']} cannot run (a missing name); "
+          f"{totals['not passing with optax']} tests do not pass with optax itself and are "
+          f"not counted.")
+    if blocked_by:
+        print("\nMissing names, by the number of tests each blocks:")
+        for name, n in blocked_by.most_common():
+            print(f"  {n:4d}  {name}")
+    if failures:
+        print(f"\nFailed tests ({len(failures)}; first {args.show_failures}):")
+        for line in failures[: args.show_failures]:
+            print("  " + line)
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"totals": dict(totals), "missing": dict(blocked_by.most_common()),
+             "tests": report}, indent=1))
+    return 0
+
+
+def _collection_failure(ours: dict, nodeid: str) -> dict:
+    """The outcome of a test whose file did not even import under jaxopt_scratch."""
+    for key, result in ours["results"].items():
+        if key.endswith("::<collection>"):
+            return result
+    if ours.get("error"):
+        return {"outcome": "failed", "detail": ours["error"].strip().splitlines()[-1][:300]}
+    return {"outcome": "failed", "detail": "not run (not collected under jaxopt_scratch)"}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
