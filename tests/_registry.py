@@ -202,6 +202,14 @@ REGISTRY: tuple[Entry, ...] = (
         tuning={"long_run": 0.5}),  # the average of z needs lr * 0.01 curvature >> 1e-5
     row(jos.contrib.schedule_free_adamw, 0.5, needs_params=True,
         second={"weight_lr_power": 1.0}),
+    # _contrib.dadapt: learning-rate free (the learning rate multiplies the estimate d).
+    # d_0 = 0.1 instead of 1e-6, so that the first steps of the harnesses are not ~1e-6;
+    # optax squares complex gradients without conjugating them: no complex parity.
+    row(jos.contrib.prodigy, 1.0, options={"estim_lr0": 0.1}, needs_params=True,
+        second={"estim_lr0": 0.01, "estim_lr_coef": 2.0}, complex64=False,
+        tuning={"long_run": 1.0, "precision": 1.0}),
+    row(jos.contrib.dadapt_adamw, 1.0, options={"estim_lr0": 0.1}, needs_params=True,
+        second={"estim_lr0": 0.01}, complex64=False, tuning={"long_run": 1.0, "precision": 1.0}),
 )
 
 BY_NAME: dict[str, Entry] = {e.name: e for e in REGISTRY}

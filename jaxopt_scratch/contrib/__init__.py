@@ -12,6 +12,10 @@ Examples:
     True
 """
 
+from jaxopt_scratch._contrib.dadapt import DAdaptAdamWState as DAdaptAdamWState
+from jaxopt_scratch._contrib.dadapt import ProdigyState as ProdigyState
+from jaxopt_scratch._contrib.dadapt import dadapt_adamw as dadapt_adamw
+from jaxopt_scratch._contrib.dadapt import prodigy as prodigy
 from jaxopt_scratch._contrib.evaluation import eval_params as eval_params
 from jaxopt_scratch._contrib.muon import MuonDimensionNumbers as MuonDimensionNumbers
 from jaxopt_scratch._contrib.muon import MuonState as MuonState
@@ -26,11 +30,15 @@ from jaxopt_scratch._contrib.schedule_free import (
 from jaxopt_scratch._contrib.schedule_free import schedule_free_sgd as schedule_free_sgd
 
 __all__ = [
+    "DAdaptAdamWState",
     "MuonDimensionNumbers",
     "MuonState",
+    "ProdigyState",
     "ScheduleFreeState",
+    "dadapt_adamw",
     "eval_params",
     "muon",
+    "prodigy",
     "scale_by_muon",
     "schedule_free",
     "schedule_free_adamw",
