@@ -20,6 +20,7 @@ Examples:
     0.0003
 """
 
+from jaxopt_scratch._core.state_conversion import from_optax_state
 from jaxopt_scratch._core.tree_dtypes import (
     cast,
     cast_like,
@@ -72,6 +73,7 @@ __all__ = [
     "conj",
     "div",
     "dtype",
+    "from_optax_state",
     "full_like",
     "get",
     "get_all_with_path",
