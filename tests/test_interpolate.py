@@ -44,8 +44,7 @@ def test_jit_with_every_argument_traced_compiles_once(name):
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
-@pytest.mark.parametrize("boundaries_and_scales", [
-    {4: 0.1, 8: 0.01}, {10: 2.0, 3: 0.5, 30: 0.0}, {0: 0.5, 1: 3.0}, None])
+@pytest.mark.parametrize("boundaries_and_scales", [{10: 2.0, 3: 0.5, 30: 0.0}, {0: 0.5, 1: 3.0}])
 def test_matches_optax(kind, boundaries_and_scales):
     expected = optax_curve(optax.piecewise_interpolate_schedule(kind, 0.7, boundaries_and_scales))
     got = np.asarray(jos.piecewise_interpolate_schedule(kind, 0.7, boundaries_and_scales)(

@@ -26,28 +26,31 @@ def _np_clip(leaves, clip):
         np.sum(factors < 1))
 
 
+CLIPS = (0.0, 0.7, 2.0, np.inf)  # clips every non-zero example / some / none
+
+
 class PerExampleClipTest(chex.TestCase):
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.parameters(0.0, 0.7, 2.0, np.inf)
-    def test_global_matches_optax_and_the_paper(self, clip):
-        total, n = self.variant(jos.per_example_global_norm_clip)(GRADS, clip)
+    def test_global_matches_optax_and_the_paper(self):
+        ours = jax.jit(jos.per_example_global_norm_clip)
         with jax.numpy_dtype_promotion("standard"):
-            ref_total, ref_n = optax.per_example_global_norm_clip(GRADS, clip)
-        chex.assert_trees_all_close(total, ref_total, rtol=1e-6, atol=1e-6)
-        self.assertEqual(int(n), int(ref_n))
-        want, want_n = _np_clip(jax.tree.leaves(GRADS), clip)
-        for got, w in zip(jax.tree.leaves(total), want):
-            np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-6)
-        self.assertEqual(int(n), want_n)
+            theirs = jax.jit(optax.per_example_global_norm_clip)
+            refs = [theirs(GRADS, clip) for clip in CLIPS]
+        for clip, (ref_total, ref_n) in zip(CLIPS, refs):
+            total, n = ours(GRADS, clip)
+            chex.assert_trees_all_close(total, ref_total, rtol=1e-6, atol=1e-6)
+            self.assertEqual(int(n), int(ref_n))
+            want, want_n = _np_clip(jax.tree.leaves(GRADS), clip)
+            for got, w in zip(jax.tree.leaves(total), want):
+                np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-6)
+            self.assertEqual(int(n), want_n)
 
-    @chex.variants(with_jit=True, without_jit=True)
     @parameterized.parameters(True, False)
     def test_layer_matches_optax(self, uniform):
-        total, n = self.variant(jos.per_example_layer_norm_clip, static_argnums=2)(
-            GRADS, 1.5, uniform)
+        total, n = jax.jit(jos.per_example_layer_norm_clip, static_argnums=2)(GRADS, 1.5, uniform)
         with jax.numpy_dtype_promotion("standard"):
-            ref_total, ref_n = optax.per_example_layer_norm_clip(GRADS, 1.5, uniform)
+            ref_total, ref_n = jax.jit(optax.per_example_layer_norm_clip, static_argnums=2)(
+                GRADS, 1.5, uniform)
         chex.assert_trees_all_close(total, ref_total, rtol=1e-6, atol=1e-6)
         chex.assert_trees_all_equal(n, ref_n)
         self.assertGreater(sum(int(x) for x in jax.tree.leaves(n)), 0)
@@ -61,19 +64,19 @@ class PerExampleClipTest(chex.TestCase):
                                         rtol=1e-6, atol=1e-7)
 
     def test_integer_grads_give_float32_and_bfloat16_is_kept(self):
+        clip = jax.jit(jos.per_example_global_norm_clip)
         grads = [jnp.asarray([[0, 0, 0], [0, 3, 4], [4, 0, 3], [3, 4, 0]])]
-        total, n = jos.per_example_global_norm_clip(grads, 1.25)  # optax's doctest
+        total, n = clip(grads, 1.25)  # optax's doctest
         np.testing.assert_allclose(total[0], [1.75, 1.75, 1.75], rtol=1e-6)
         self.assertEqual((total[0].dtype, int(n)), (jnp.float32, 3))
-        total, _ = jos.per_example_global_norm_clip(
-            jax.tree.map(lambda x: x.astype(jnp.bfloat16), GRADS), 1.0)
+        total, _ = clip(jax.tree.map(lambda x: x.astype(jnp.bfloat16), GRADS), 1.0)
         self.assertTrue(all(x.dtype == jnp.bfloat16 for x in jax.tree.leaves(total)))
 
     def test_nan_and_inf_examples(self):
         # A NaN example keeps factor 1 (optax's nan_to_num) and so spreads NaN to the sum;
         # an inf example with a finite clip gets factor 0 times inf, i.e. NaN, as in optax.
         g = [jnp.asarray([[jnp.nan, 0.0], [3.0, 4.0]])]
-        total, n = jos.per_example_global_norm_clip(g, 1.0)
+        total, n = jax.jit(jos.per_example_global_norm_clip)(g, 1.0)
         self.assertTrue(np.isnan(total[0][0]))
         np.testing.assert_allclose(total[0][1], 0.8, rtol=1e-6)
         self.assertEqual(int(n), 1)
