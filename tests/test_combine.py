@@ -269,3 +269,19 @@ class MaskedOptionsTest(chex.TestCase):
             out, _ = tx.update(module, tx.init(module))
             self.assertIsInstance(out, _CallableModule)
             np.testing.assert_allclose(out.w, want)
+
+    def test_equinox_module_as_mask(self):
+        import equinox as eqx  # test oracle only
+
+        class Linear(eqx.Module):
+            w: jax.Array
+            b: jax.Array
+
+            def __call__(self, x):
+                return self.w * x + self.b
+
+        model = Linear(jnp.asarray([1.0, 2.0]), jnp.asarray([3.0]))
+        tx = jos.masked(jos.scale(-0.5), Linear(True, False))  # callable, yet a tree of bools
+        out, _ = jax.jit(tx.update)(model, tx.init(model))
+        np.testing.assert_allclose(out.w, [-0.5, -1.0])
+        np.testing.assert_array_equal(out.b, [3.0])
