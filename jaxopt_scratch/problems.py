@@ -1,7 +1,7 @@
 """Test problems for optimizers: ``jos.problems.get(name)``, ``jos.problems.names()``.
 
 A public submodule rather than more names in the flat ``jos`` namespace: the
-problems are a catalogue (14 entries and growing) that users browse by name,
+problems are a catalogue (16 entries and growing) that users browse by name,
 and ``jaxopt_scratch.problems`` is an ordinary module, so ``help()``,
 ``from jaxopt_scratch.problems import get`` and doctests work as for any module.
 The code lives in the private package ``_engine/problems/``.

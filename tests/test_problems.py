@@ -1,4 +1,4 @@
-"""Tests for jaxopt_scratch/_engine/problems/ (surfaces.py, networks.py)."""
+"""Tests for jaxopt_scratch/_engine/problems/ (surfaces.py, networks.py; datasets.py has its own)."""
 
 import inspect
 
@@ -15,13 +15,18 @@ from jaxopt_scratch._engine.problems import networks as _networks
 EXPECTED_NAMES = (
     "bowl", "ravine", "elongated", "ill_conditioned", "beale_like", "beale", "rosenbrock",
     "himmelblau", "saddle", "theta_squared", "linear_regression", "xor_a", "xor_b", "mlp",
+    "digits", "stdlib_text",
 )
 SMALL_MLP = {"num_samples": 512, "num_features": 6, "num_classes": 3, "hidden": (16, 8),
              "batch_size": 32}
 
 
+SMALL_TEXT = {"num_train": 2048, "num_valid": 512}  # tests/test_problems_datasets.py's size
+
+
 def _get(name):
-    return problems.get(name, **SMALL_MLP) if name == "mlp" else problems.get(name)
+    options = {"mlp": SMALL_MLP, "stdlib_text": SMALL_TEXT}.get(name, {})
+    return problems.get(name, **options)
 
 
 def test_names_lists_every_problem_in_order():
@@ -102,7 +107,8 @@ def test_beale_start_term_by_term():
     assert float(beale.loss_fn(beale.init_params())) == pytest.approx(4.0 + 12.25 + 25.0)
 
 
-@pytest.mark.parametrize("name", [n for n in EXPECTED_NAMES if n not in ("mlp", "xor_a", "xor_b")])
+@pytest.mark.parametrize("name", [n for n in EXPECTED_NAMES
+                                  if n not in ("mlp", "xor_a", "xor_b", "digits", "stdlib_text")])
 def test_minima_are_stationary_with_the_stated_loss(name):
     problem = problems.get(name)
     assert problem.minima and problem.minimum == problem.minima[0]

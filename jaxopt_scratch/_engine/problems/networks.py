@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -131,7 +132,8 @@ def _mlp_data(key, num_samples, num_features, num_classes, dtype):
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _he_init(key, sizes, dtype):
+def he_init(key: jax.Array, sizes: tuple[int, ...], dtype: Any) -> list[dict[str, jax.Array]]:
+    """He-normal weights and zero biases of a ``sizes[0] -> ... -> sizes[-1]`` MLP."""
     layers = []
     for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), itertools.pairwise(sizes)):
         w = jax.random.normal(k, (n_in, n_out), dtype) * math.sqrt(2.0 / n_in)
@@ -139,7 +141,23 @@ def _he_init(key, sizes, dtype):
     return layers
 
 
-def _check_sizes(**sizes: int) -> None:
+def relu_mlp_logits(params: list[dict[str, jax.Array]], inputs: jax.Array) -> jax.Array:
+    """The logits of a ReLU MLP whose params are :func:`he_init`'s list of layers."""
+    out = inputs
+    for i, layer in enumerate(params):
+        out = out @ layer["w"] + layer["b"][None, :]
+        if i < len(params) - 1:
+            out = jax.nn.relu(out)
+    return out
+
+
+def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    r"""Mean over the rows of :math:`-\log \mathrm{softmax}(z)_y` (in nats), for integer labels."""
+    picked = jnp.take_along_axis(logits, labels[:, None], axis=-1)[:, 0]
+    return jnp.mean(jax.nn.logsumexp(logits, axis=-1) - picked)
+
+
+def check_sizes(**sizes: int) -> None:
     for arg, value in sizes.items():
         if not isinstance(value, int) or value < 1 or (arg == "num_classes" and value < 2):
             raise ValueError(f"`{arg}` must be a positive integer (>= 2 for classes), "
@@ -165,7 +183,7 @@ def mlp(
     (``key=None`` means ``jax.random.key(0)``) and ``sample_fn(key)`` draws
     ``batch_size`` examples with replacement.
     """
-    _check_sizes(num_samples=num_samples, num_features=num_features, num_classes=num_classes,
+    check_sizes(num_samples=num_samples, num_features=num_features, num_classes=num_classes,
                  batch_size=batch_size)
     hidden = tuple(hidden)
     dtype = float_dtype()
@@ -173,27 +191,17 @@ def mlp(
 
     x, y = _mlp_data(jax.random.key(data_seed), num_samples, num_features, num_classes, dtype)
 
-    def logits(params, inputs):
-        out = inputs
-        for i, layer in enumerate(params):
-            out = out @ layer["w"] + layer["b"][None, :]
-            if i < len(params) - 1:
-                out = jax.nn.relu(out)
-        return out
-
     def loss_fn(params, batch=None):
         inputs, labels = (x, y) if batch is None else batch
-        z = logits(params, inputs)
-        picked = jnp.take_along_axis(z, labels[:, None], axis=-1)[:, 0]
-        return jnp.mean(jax.nn.logsumexp(z, axis=-1) - picked)
+        return softmax_cross_entropy(relu_mlp_logits(params, inputs), labels)
 
     def accuracy_fn(params, batch=None):
         inputs, labels = (x, y) if batch is None else batch
-        hits = jnp.argmax(logits(params, inputs), axis=-1) == labels
+        hits = jnp.argmax(relu_mlp_logits(params, inputs), axis=-1) == labels
         return jnp.mean(hits.astype(dtype))
 
     def init_params(key=None):
-        return _he_init(jax.random.key(0) if key is None else key, sizes, dtype)
+        return he_init(jax.random.key(0) if key is None else key, sizes, dtype)
 
     def sample_fn(key):
         idx = jax.random.randint(key, (batch_size,), 0, num_samples)

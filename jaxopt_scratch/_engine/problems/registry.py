@@ -1,6 +1,6 @@
 r"""The problem registry: :class:`Problem`, :func:`register`, :func:`names` and :func:`get`.
 
-Problem modules (``surfaces.py``, ``networks.py``) add their factories with
+Problem modules (``surfaces.py``, ``networks.py``, ``datasets.py``) add their factories with
 :func:`register` when they are imported; the package's ``__init__`` imports them,
 so the table is complete before anyone reads it. Nothing is computed at import
 time: a problem is built on the first :func:`get`.
@@ -42,6 +42,12 @@ class Problem:
         sample_fn: ``sample_fn(key) -> batch`` drawing a minibatch, for data sets.
         accuracy_fn: ``accuracy_fn(params, batch=None) -> fraction correct``, for
             classifiers.
+        eval_batch: The held-out validation split, for ``eval_batch=`` of
+            :func:`run` and :func:`sweep` (``loss_fn`` with ``batch=None`` and
+            ``sample_fn`` use the training split only).
+        metrics_fn: ``metrics_fn(params, batch=None) -> {name: scalar}`` (the loss
+            and an accuracy or bits-per-byte), on ``eval_batch`` when ``batch`` is
+            ``None``; ready for :func:`sweep`'s ``metrics_fn``.
 
     Examples:
         >>> import jaxopt_scratch as jos
@@ -64,6 +70,8 @@ class Problem:
     grad_fn: Callable[..., Params] | None = None
     sample_fn: Callable[[jax.Array], Batch] | None = None
     accuracy_fn: Callable[..., jax.Array] | None = None
+    eval_batch: Batch | None = None
+    metrics_fn: Callable[..., dict[str, jax.Array]] | None = None
 
     @property
     def minimum(self) -> Any:
