@@ -40,6 +40,7 @@ from jaxopt_scratch._core.distributions import (
 )
 from jaxopt_scratch._core.distributions import multi_normal as multi_normal
 from jaxopt_scratch._core.linear_algebra import matrix_inverse_pth_root as matrix_inverse_pth_root
+from jaxopt_scratch._core.linear_algebra import nnls as nnls
 from jaxopt_scratch._core.linear_algebra import power_iteration as power_iteration
 from jaxopt_scratch._core.numerics import global_norm as global_norm
 from jaxopt_scratch._core.numerics import incremental_update as incremental_update
@@ -383,6 +384,7 @@ __all__ = [
     "nadam",
     "nadamw",
     "named_chain",
+    "nnls",
     "noisy_sgd",
     "normalize_by_update_norm",
     "novograd",

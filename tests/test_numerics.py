@@ -206,3 +206,22 @@ class MultiNormalTest(chex.TestCase):
         np.testing.assert_allclose(ours.log_prob(expected_sample), expected_logp, rtol=1e-6)
         chex.assert_trees_all_equal(ours.params, [loc, log_scale])
         np.testing.assert_array_equal(ours.log_scale, log_scale)
+
+
+class NnlsTest(chex.TestCase):
+
+    def test_matches_optax_and_is_non_negative(self):
+        rng = np.random.default_rng(0)
+        a = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+        for b in (jnp.asarray(rng.normal(size=6), jnp.float32),
+                  jnp.asarray(rng.normal(size=(6, 2)), jnp.float32)):
+            ours, theirs = jos.nnls(a, b, 200), optax.nnls(a, b, 200)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+            self.assertTrue(bool(jnp.all(ours >= 0)))
+        np.testing.assert_array_equal(jos.nnls(jnp.zeros((3, 2)), jnp.ones(3), 5), np.zeros(2))
+
+    def test_shape_errors_name_the_argument(self):
+        with pytest.raises(ValueError, match="`A` must be a matrix"):
+            jos.nnls(jnp.ones(3), jnp.ones(3), 5)
+        with pytest.raises(ValueError, match=r"`b` must have shape \(3,\) or \(3, K\)"):
+            jos.nnls(jnp.ones((3, 2)), jnp.ones(4), 5)

@@ -198,3 +198,76 @@ def matrix_inverse_pth_root(
     _, m, h, previous_h, _, improving = jax.lax.while_loop(keep_going, step, start)
     root = jnp.where(improving, h, previous_h).astype(matrix.dtype)
     return root, jnp.max(jnp.abs(m - identity))
+
+
+def _spectral_radius_bound(q: jax.Array) -> jax.Array:
+    """An upper bound on the spectral radius of ``q``: min(Frobenius norm, max column sum)."""
+    frobenius = jnp.linalg.matrix_norm(q, ord="fro")
+    if q.size == 0:
+        return jnp.minimum(frobenius, 0)
+    return jnp.minimum(frobenius, jnp.linalg.matrix_norm(q, ord=1))
+
+
+def nnls(
+    A: jax.Array,
+    b: jax.Array,
+    iters: int,
+    unroll: int | bool = 1,
+    L: jax.typing.ArrayLike | None = None,
+) -> jax.Array:
+    r"""Non-negative least squares: :math:`\min_{x \ge 0} \|A x - b\|_2`, by projected gradient.
+
+    Nesterov-accelerated projected gradient on :math:`\tfrac12 x^\top Q x - q^\top x` with
+    :math:`Q = A^\top A`, :math:`q = A^\top b` and step :math:`1/L`:
+
+    .. math::
+        x_{k+1} = \max\big(0,\ p_k - (Q p_k - q)/L\big), \quad
+        p_{k+1} = x_{k+1} + \tfrac{c_k - 1}{c_{k+1}} (x_{k+1} - x_k), \quad
+        c_{k+1} = \tfrac{1 + \sqrt{1 + 4 c_k^2}}{2},
+
+    from :math:`x_0 = p_0 = 0`, :math:`c_0 = 0`.
+
+    Args:
+        A: The matrix, shape ``(M, N)``.
+        b: The target, shape ``(M,)`` or ``(M, K)`` (``K`` problems at once).
+        iters: The number of iterations (static).
+        unroll: Passed to ``jax.lax.scan``.
+        L: An upper bound on the largest eigenvalue of :math:`A^\top A` (may be a
+            tracer); by default the smaller of its Frobenius norm and its 1-norm.
+
+    Returns:
+        The solution, shape ``(N,)`` or ``(N, K)``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> x = jos.nnls(jnp.array([[1.0, 2.0], [3.0, 4.0]]), jnp.array([5.0, 6.0]), 1000)
+        >>> print(jnp.round(x, 2))
+        [0.  1.7]
+
+    References:
+        Polyak, 2015, Projected gradient method for non-negative least square
+        (Contemporary Mathematics 636).
+    """
+    A, b = jnp.asarray(A), jnp.asarray(b)
+    if A.ndim != 2:
+        raise ValueError(f"`A` must be a matrix (2 dimensions), got shape {A.shape}.")
+    if b.ndim not in (1, 2) or b.shape[0] != A.shape[0]:
+        raise ValueError(
+            f"`b` must have shape ({A.shape[0]},) or ({A.shape[0]}, K) to match `A` of shape "
+            f"{A.shape}, got {b.shape}."
+        )
+    q_mat, q_vec = A.mT @ A, A.mT @ b
+    bound = _spectral_radius_bound(q_mat) if L is None else jnp.asarray(L)
+    bound = jnp.where(bound == 0, jnp.ones_like(bound), bound)  # all-zero A: any step works
+
+    def step(carry, _):
+        x, p, c = carry
+        c_next = (1 + jnp.sqrt(1 + 4 * c**2)) / 2
+        x_next = jnp.clip(p - (q_mat @ p - q_vec) / bound, 0)
+        return (x_next, x_next + (c - 1) / c_next * (x_next - x), c_next), None
+
+    x0 = jnp.zeros_like(b, shape=A.shape[-1:] + b.shape[1:])
+    (x, _, _), _ = jax.lax.scan(step, (x0, x0, jnp.zeros([], x0.dtype)), length=iters,
+                                unroll=unroll)
+    return x
