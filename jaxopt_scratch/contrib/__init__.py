@@ -12,11 +12,16 @@ Examples:
     True
 """
 
+from jaxopt_scratch._contrib.cautious import CautiousState as CautiousState
+from jaxopt_scratch._contrib.cautious import cautious as cautious
 from jaxopt_scratch._contrib.dadapt import DAdaptAdamWState as DAdaptAdamWState
 from jaxopt_scratch._contrib.dadapt import ProdigyState as ProdigyState
 from jaxopt_scratch._contrib.dadapt import dadapt_adamw as dadapt_adamw
 from jaxopt_scratch._contrib.dadapt import prodigy as prodigy
 from jaxopt_scratch._contrib.evaluation import eval_params as eval_params
+from jaxopt_scratch._contrib.mars import ScaleByMarsState as ScaleByMarsState
+from jaxopt_scratch._contrib.mars import mars as mars
+from jaxopt_scratch._contrib.mars import scale_by_mars as scale_by_mars
 from jaxopt_scratch._contrib.muon import MuonDimensionNumbers as MuonDimensionNumbers
 from jaxopt_scratch._contrib.muon import MuonState as MuonState
 from jaxopt_scratch._contrib.muon import muon as muon
@@ -30,15 +35,20 @@ from jaxopt_scratch._contrib.schedule_free import (
 from jaxopt_scratch._contrib.schedule_free import schedule_free_sgd as schedule_free_sgd
 
 __all__ = [
+    "CautiousState",
     "DAdaptAdamWState",
     "MuonDimensionNumbers",
     "MuonState",
     "ProdigyState",
+    "ScaleByMarsState",
     "ScheduleFreeState",
+    "cautious",
     "dadapt_adamw",
     "eval_params",
+    "mars",
     "muon",
     "prodigy",
+    "scale_by_mars",
     "scale_by_muon",
     "schedule_free",
     "schedule_free_adamw",
