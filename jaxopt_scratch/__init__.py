@@ -102,6 +102,7 @@ from jaxopt_scratch._transforms.adaptive_layerwise import scale_by_novograd as s
 from jaxopt_scratch._transforms.adaptive_nesterov import ScaleByAdanState as ScaleByAdanState
 from jaxopt_scratch._transforms.adaptive_nesterov import scale_by_adan as scale_by_adan
 from jaxopt_scratch._transforms.adaptive_rms import ScaleByRmsState as ScaleByRmsState
+from jaxopt_scratch._transforms.adaptive_rms import ScaleByRStdDevState as ScaleByRStdDevState
 from jaxopt_scratch._transforms.adaptive_rms import ScaleByRssState as ScaleByRssState
 from jaxopt_scratch._transforms.adaptive_rms import ScaleByStddevState as ScaleByStddevState
 from jaxopt_scratch._transforms.adaptive_rms import scale_by_rms as scale_by_rms
@@ -111,8 +112,11 @@ from jaxopt_scratch._transforms.adaptive_variance import ScaleByBeliefState as S
 from jaxopt_scratch._transforms.adaptive_variance import scale_by_belief as scale_by_belief
 from jaxopt_scratch._transforms.adaptive_variance import scale_by_radam as scale_by_radam
 from jaxopt_scratch._transforms.adaptive_variance import scale_by_yogi as scale_by_yogi
+from jaxopt_scratch._transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState
+from jaxopt_scratch._transforms.clipping import ClipState as ClipState
 from jaxopt_scratch._transforms.clipping import clip as clip
 from jaxopt_scratch._transforms.clipping import clip_by_global_norm as clip_by_global_norm
+from jaxopt_scratch._transforms.clipping_adaptive import AdaptiveGradClipState as AdaptiveGradClipState
 from jaxopt_scratch._transforms.clipping_adaptive import adaptive_grad_clip as adaptive_grad_clip
 from jaxopt_scratch._transforms.clipping_adaptive import clip_by_block_rms as clip_by_block_rms
 from jaxopt_scratch._transforms.clipping_adaptive import unitwise_clip as unitwise_clip
@@ -131,6 +135,7 @@ from jaxopt_scratch._transforms.layerwise import (
 from jaxopt_scratch._transforms.layerwise import (
     scale_by_param_block_rms as scale_by_param_block_rms,
 )
+from jaxopt_scratch._transforms.layerwise import ScaleByTrustRatioState as ScaleByTrustRatioState
 from jaxopt_scratch._transforms.layerwise import scale_by_trust_ratio as scale_by_trust_ratio
 from jaxopt_scratch._transforms.noise import AddNoiseState as AddNoiseState
 from jaxopt_scratch._transforms.noise import add_noise as add_noise
@@ -156,6 +161,7 @@ from jaxopt_scratch._transforms.per_example import (
 from jaxopt_scratch._transforms.per_example import (
     per_example_layer_norm_clip as per_example_layer_norm_clip,
 )
+from jaxopt_scratch._transforms.scaling import ScaleState as ScaleState
 from jaxopt_scratch._transforms.scaling import ScaleByScheduleState as ScaleByScheduleState
 from jaxopt_scratch._transforms.scaling import scale as scale
 from jaxopt_scratch._transforms.scaling import scale_by_learning_rate as scale_by_learning_rate
@@ -267,10 +273,13 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+local"
 
 __all__ = [
+    "AdaptiveGradClipState",
     "AddDecayedWeightsState",
     "AddNoiseState",
     "ApplyEvery",
     "ApplyIfFiniteState",
+    "ClipByGlobalNormState",
+    "ClipState",
     "ConditionFn",
     "ConditionallyMaskState",
     "ConditionallyTransformState",
@@ -308,12 +317,15 @@ __all__ = [
     "ScaleByLionState",
     "ScaleByNovogradState",
     "ScaleByOptimisticGradientState",
+    "ScaleByRStdDevState",
     "ScaleByRmsState",
     "ScaleByRpropState",
     "ScaleByRssState",
     "ScaleBySM3State",
     "ScaleByScheduleState",
     "ScaleByStddevState",
+    "ScaleByTrustRatioState",
+    "ScaleState",
     "Schedule",
     "ShouldSkipUpdateFunction",
     "SnapshotState",

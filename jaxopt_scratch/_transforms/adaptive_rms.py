@@ -33,6 +33,11 @@ class ScaleByStddevState(NamedTuple):
     nu: _base.Updates  # EMA of g^2
 
 
+# optax 0.2.8's name for the state of the centered RMS (its fields lack `count` unless
+# `bias_correction=True`; `jos.tree.from_optax_state` bridges the difference).
+ScaleByRStdDevState = ScaleByStddevState
+
+
 def scale_by_rss(
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
     eps: jax.typing.ArrayLike = 1e-7,

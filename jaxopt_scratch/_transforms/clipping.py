@@ -9,6 +9,10 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
+# optax 0.2.8 exports these names for the (empty) states of its clipping transforms.
+ClipState = _base.EmptyState
+ClipByGlobalNormState = _base.EmptyState
+
 
 def clip(max_delta: jax.typing.ArrayLike) -> _base.GradientTransformation:
     r"""Clips every coordinate to :math:`[-\delta, \delta]`: :math:`u = \mathrm{clip}(g, -\delta, \delta)`.

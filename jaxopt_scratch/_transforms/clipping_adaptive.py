@@ -11,6 +11,8 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
+AdaptiveGradClipState = _base.EmptyState  # optax 0.2.8's name for the empty state
+
 
 def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> _base.GradientTransformation:
     r"""Rescales each leaf so that its root-mean-square is at most ``threshold``.

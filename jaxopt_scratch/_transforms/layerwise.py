@@ -9,6 +9,8 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
+ScaleByTrustRatioState = _base.EmptyState  # optax 0.2.8's name for the empty state
+
 
 def _norm_at_least(x: jax.Array, min_norm: jax.typing.ArrayLike, rms: bool = False) -> jax.Array:
     """The leaf's 2-norm (scaled, so it does not overflow), raised to ``min_norm``.

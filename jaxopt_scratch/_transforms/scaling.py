@@ -12,6 +12,8 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
 
+ScaleState = _base.EmptyState  # optax 0.2.8's name for the state of `scale`
+
 
 class ScaleByScheduleState(NamedTuple):
     """State of :func:`scale_by_schedule`."""
