@@ -270,6 +270,16 @@ class MaskedOptionsTest(chex.TestCase):
             self.assertIsInstance(out, _CallableModule)
             np.testing.assert_allclose(out.w, want)
 
+    def test_tree_map_params_reaches_the_masked_inner_state_like_optax(self):
+        params = {"a": jnp.ones((1, 2)), "b": jnp.zeros(3)}
+        mask = {"a": True, "b": False}
+        ours = jos.masked(jos.sgd(0.1, momentum=0.9), mask)
+        theirs = optax.masked(optax.sgd(0.1, momentum=0.9), mask)
+        got = jos.tree.map_params(ours, lambda v: v + 1, ours.init(params))
+        want = optax.tree.map_params(theirs, lambda v: v + 1, theirs.init(params))
+        chex.assert_trees_all_equal(jax.tree.leaves(got), jax.tree.leaves(want))
+        self.assertIsInstance(got.inner_state[0].trace["b"], jos.MaskedNode)
+
     def test_equinox_module_as_mask(self):
         import equinox as eqx  # test oracle only
 

@@ -274,6 +274,13 @@ class SelectiveTransformTest(chex.TestCase):
         self.assertEqual([np.shape(x) for x in jax.tree.leaves(state)],
                          [np.shape(x) for x in jax.tree.leaves(ref_state)])
 
+    def test_tree_map_params_reaches_each_group_state(self):
+        tx = jos.selective_transform(jos.sgd(0.1, momentum=0.9), freeze_mask=FREEZE)
+        got = jos.tree.map_params(tx, lambda v: v + 1, tx.init(PARAMS))
+        np.testing.assert_array_equal(got.inner_states["train"].inner_state[0].trace["b"],
+                                      np.ones(3))
+        self.assertIsInstance(got.inner_states["train"].inner_state[0].trace["w"], jos.MaskedNode)
+
     def test_scalar_and_function_masks(self):
         for mask, frozen in ((True, True), (False, False), (lambda p: FREEZE, None)):
             tx = jos.selective_transform(jos.sgd(1.0), freeze_mask=mask)

@@ -199,6 +199,10 @@ def masked(
     check_transform(inner, "`masked` inner")
 
     def init_fn(params):
+        if not jax.tree.leaves(params):
+            # Nothing to mask: an empty tree, or the leafless stand-in for the params with
+            # which `jos.tree.map_params` asks `init` where the params go (as optax does).
+            return MaskedState(inner_state=inner.init(params))
         m = resolve_mask(mask, params, "masked")
         return MaskedState(inner_state=inner.init(mask_tree(params, m)))
 

@@ -107,7 +107,8 @@ def partition(
     inner = {label: masked_for(label) for label in transforms}
 
     def init_fn(params):
-        _resolve_labels(param_labels, params, transforms)
+        if jax.tree.leaves(params):  # not for the leafless stand-in of `jos.tree.map_params`
+            _resolve_labels(param_labels, params, transforms)
         return PartitionState({label: tx.init(params) for label, tx in inner.items()})
 
     def update_fn(updates, state, params=None, **extra_args):
