@@ -210,6 +210,15 @@ REGISTRY: tuple[Entry, ...] = (
         tuning={"long_run": 1.0, "precision": 1.0}),
     row(jos.contrib.dadapt_adamw, 1.0, options={"estim_lr0": 0.1}, needs_params=True,
         second={"estim_lr0": 0.01}, complex64=False, tuning={"long_run": 1.0, "precision": 1.0}),
+    # _contrib.ademamix. Simplified AdEMAMix's momentum is undamped: b1 = 0.99 rings
+    # on the bowl for longer than 200 steps, b1 = 0.9 settles.
+    row(jos.contrib.ademamix, 0.1, needs_params=True, second={"alpha": 1.0, "b3": 0.9}),
+    row(jos.contrib.simplified_ademamix, 0.01, options={"b1": 0.9}, needs_params=True,
+        second={"alpha": 1.0, "b1": 0.5}, complex64=False),  # optax squares complex g, no |g|^2
+    # _contrib.adopt. ADOPT's first step only records g^2 (a zero update); eps floors
+    # sqrt(v) ~ |g| ~ 1 on small_params, so its second value must exceed that.
+    row(jos.contrib.adopt, 0.1, second={"eps": 5.0}, complex64=False),  # optax: jnp.clip(complex)
+    row(jos.contrib.acprop, 0.1, needs_params=True),
 )
 
 BY_NAME: dict[str, Entry] = {e.name: e for e in REGISTRY}

@@ -12,6 +12,20 @@ Examples:
     True
 """
 
+from jaxopt_scratch._contrib.ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from jaxopt_scratch._contrib.ademamix import (
+    ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState,
+)
+from jaxopt_scratch._contrib.ademamix import ademamix as ademamix
+from jaxopt_scratch._contrib.ademamix import scale_by_ademamix as scale_by_ademamix
+from jaxopt_scratch._contrib.ademamix import (
+    scale_by_simplified_ademamix as scale_by_simplified_ademamix,
+)
+from jaxopt_scratch._contrib.ademamix import simplified_ademamix as simplified_ademamix
+from jaxopt_scratch._contrib.adopt import acprop as acprop
+from jaxopt_scratch._contrib.adopt import adopt as adopt
+from jaxopt_scratch._contrib.adopt import scale_by_acprop as scale_by_acprop
+from jaxopt_scratch._contrib.adopt import scale_by_adopt as scale_by_adopt
 from jaxopt_scratch._contrib.cautious import CautiousState as CautiousState
 from jaxopt_scratch._contrib.cautious import cautious as cautious
 from jaxopt_scratch._contrib.dadapt import DAdaptAdamWState as DAdaptAdamWState
@@ -40,18 +54,28 @@ __all__ = [
     "MuonDimensionNumbers",
     "MuonState",
     "ProdigyState",
+    "ScaleByAdemamixState",
     "ScaleByMarsState",
+    "ScaleBySimplifiedAdEMAMixState",
     "ScheduleFreeState",
+    "acprop",
+    "ademamix",
+    "adopt",
     "cautious",
     "dadapt_adamw",
     "eval_params",
     "mars",
     "muon",
     "prodigy",
+    "scale_by_acprop",
+    "scale_by_ademamix",
+    "scale_by_adopt",
     "scale_by_mars",
     "scale_by_muon",
+    "scale_by_simplified_ademamix",
     "schedule_free",
     "schedule_free_adamw",
     "schedule_free_eval_params",
     "schedule_free_sgd",
+    "simplified_ademamix",
 ]
