@@ -59,8 +59,8 @@ def _section_title(module_name: str) -> str:
     return doc.splitlines()[0].split(". ")[0].rstrip(".")
 
 
-def _entry(name: str) -> list[str]:
-    obj = getattr(jos, name)
+def _entry(name: str, namespace=jos) -> list[str]:
+    obj = getattr(namespace, name)
     directive = "autoclass" if inspect.isclass(obj) else "autofunction"
     return [f".. {directive}:: {name}", ""]
 
@@ -116,10 +116,21 @@ def api_rst() -> str:
             lines += [f".. automodule:: jaxopt_scratch.{name}", "   :members:", ""]
             continue
         lines += [f".. automodule:: jaxopt_scratch.{name}", ""]
-        names = ", ".join(f":obj:`~jaxopt_scratch.{n}`" if hasattr(jos, n) else f"``{n}``"
-                          for n in module.__all__)
+        names = ", ".join(f":obj:`~jaxopt_scratch.{n}`" if _same(jos, module, n) else
+                          f":obj:`~jaxopt_scratch.{name}.{n}`" for n in module.__all__)
         lines += [f"Holds: {names}." if names else "Holds no names yet.", ""]
+        own = [n for n in module.__all__ if not _same(jos, module, n)]
+        if own:  # names only this submodule has (``jos.tree.add``): documented here
+            lines += [f".. currentmodule:: jaxopt_scratch.{name}", ""]
+            for n in own:
+                lines += _entry(n, module)
+            lines += [".. currentmodule:: jaxopt_scratch", ""]
     return "\n".join(lines)
+
+
+def _same(package, module, name: str) -> bool:
+    """Whether ``module.name`` is the top-level object of that name (documented once there)."""
+    return getattr(package, name, None) is getattr(module, name)
 
 
 _PRIVATE_PREFIX = re.compile(r"\b_[a-z]\w*\.")  # "_base.Schedule" -> "Schedule"
