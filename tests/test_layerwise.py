@@ -130,6 +130,13 @@ class ParamBlockScalingTest(chex.TestCase):
         u, _ = self.variant(rms_tx.update)(g, rms_tx.init(p), p)
         np.testing.assert_allclose(u["w"], [12.5**0.5] * 2, rtol=1e-6)
 
+    def test_nan_param_spoils_only_its_own_block(self):
+        tx = jos.scale_by_param_block_norm()
+        p = {"bad": jnp.asarray([jnp.nan, 1.0]), "good": jnp.asarray([3.0, 4.0])}
+        u, _ = jax.jit(tx.update)(jax.tree.map(jnp.ones_like, p), tx.init(p), p)
+        self.assertTrue(np.all(np.isnan(u["bad"])))
+        np.testing.assert_allclose(u["good"], [5.0, 5.0], rtol=1e-6)
+
     def test_vmap_over_min_scale_matches_loop(self):
         _problems.assert_vmap_matches_loop(
             self, lambda s: jos.chain(jos.scale_by_param_block_rms(s), jos.scale(-LR)),

@@ -108,3 +108,10 @@ class CentralizeTest(chex.TestCase):
         u, _ = jax.jit(tx.update)(g, tx.init(g))
         self.assertEqual(u.dtype, jnp.bfloat16)
         np.testing.assert_array_equal(np.asarray(u, np.float32), np.zeros((2, 300)))
+
+    def test_nan_stays_in_its_row(self):
+        tx = jos.centralize()
+        g = jnp.asarray([[1.0, jnp.nan], [2.0, 4.0]])
+        u, _ = jax.jit(tx.update)(g, tx.init(g))
+        self.assertTrue(np.all(np.isnan(u[0])))
+        np.testing.assert_array_equal(u[1], [-1.0, 1.0])
