@@ -26,7 +26,8 @@ decay, trust ratio), ``decays_by_default`` (params shrink with zero gradients),
 supported), ``complex64`` (False if complex params are not), ``sign_like``
 (steps of size ~lr near the minimum: low precision may drift by a step),
 ``sign_update`` (update = lr * sign(.), so an Inf gradient leaves it finite),
-and ``tuning`` (learning rates of the hardening harnesses where the row's step
+``couples_leaves`` (the update mixes leaves, as L-BFGS's inner products do: a NaN in
+one leaf reaches all), and ``tuning`` (learning rates of the hardening harnesses where the row's step
 scale differs from :data:`TUNING`, as for LARS).
 
 A row is then covered, without editing any harness, by:
@@ -96,6 +97,7 @@ class Entry:
     complex64: bool = True  # complex params are supported (checked against optax)
     sign_like: bool = False  # steps of size ~lr near the minimum (Lion; RMSProp, |g|/sqrt(v) ~ 1)
     sign_update: bool = False  # the update is lr * sign(.): an Inf gradient leaves it finite
+    couples_leaves: bool = False  # the update mixes leaves (L-BFGS's inner products)
     tuning: Mapping[str, float] = dataclasses.field(default_factory=dict)  # see TUNING
     family: str = ""  # module of the alias, e.g. "_optimizers.adam"
 
@@ -122,6 +124,9 @@ class Entry:
 TUNING: dict[str, float] = {
     "precision": 0.05,  # test_hardening_precision: 3 and 100 steps on tiny_params
     "long_run": 1e-2,  # test_hardening_longrun: peak of a cosine decay over 100k steps
+    # Not learning rates: the tolerances of test_common's vmap-versus-loop comparison.
+    "traced_rtol": 1e-6,
+    "traced_atol": 1e-7,
 }
 
 
@@ -191,6 +196,16 @@ REGISTRY: tuple[Entry, ...] = (
     # trust_coefficient 1e-3 makes the raw step tiny: larger learning rates.
     row(jos.lars, 5.0, needs_params=True, second={"eps": 1.0},
         tuning={"precision": 20.0, "long_run": 1.0}),
+    # _optimizers.lbfgs: the harnesses pass no `value`/`grad`/`value_fn` yet, so this row is
+    # L-BFGS without a line search (a fixed-step quasi-Newton method); the line searches
+    # are tested in test_lbfgs.py, test_linesearch.py and test_minimize.py.
+    # Learning rate 0.5: the steps halve the distance to the bowl's minimum (1.0 would
+    # land on it exactly at the second step, where float32 and float64 cannot be compared).
+    # Its memory holds differences of gradients and 1 / <s, y>: cancellation turns the
+    # last-ulp gap between a vmapped and a looped gradient into ~2e-6 relative.
+    row(jos.lbfgs, 0.5, name="lbfgs_fixed_step", options={"linesearch": None},
+        needs_params=True, couples_leaves=True,
+        tuning={"traced_rtol": 1e-5, "traced_atol": 1e-6}),
     # _contrib (jos.contrib): append rows here.
     # _contrib.muon: the bowl's leaves are vectors, so these rows exercise the AdamW
     # fallback; tests/test_contrib_muon.py covers the matrices.

@@ -250,7 +250,8 @@ ALIAS_RANGES = {
 # Structural options: static, never range-checked.
 STRUCTURAL = {"mu_dtype", "nesterov", "mask", "eps_in_sqrt", "centered", "bias_correction",
               "bias_correction_mu", "bias_correction_nu",
-              "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask"}
+              "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask",
+              "memory_size", "scale_init_precond", "linesearch"}
 
 
 # Every alias function of the registry (once, whatever its variants), by test name.

@@ -50,7 +50,8 @@ class NonFiniteGradientTest(chex.TestCase):
         u, _ = self.variant(tx.update)(_with_bad(P.bowl_grad(params), jnp.nan),
                                        tx.init(params), params)
         self.assertTrue(np.isnan(u["w"][0]), f"{name} turned a NaN gradient into {u['w'][0]}")
-        self.assertTrue(np.isfinite(u["t"][0]), "the NaN leaked into another leaf")
+        if not R.BY_NAME[name].couples_leaves:  # L-BFGS: inner products over every leaf
+            self.assertTrue(np.isfinite(u["t"][0]), "the NaN leaked into another leaf")
 
     @chex.variants(with_jit=True, without_jit=True)
     @parameterized.named_parameters(R.named())

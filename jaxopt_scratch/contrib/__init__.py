@@ -40,6 +40,10 @@ from jaxopt_scratch._contrib.muon import MuonDimensionNumbers as MuonDimensionNu
 from jaxopt_scratch._contrib.muon import MuonState as MuonState
 from jaxopt_scratch._contrib.muon import muon as muon
 from jaxopt_scratch._contrib.muon import scale_by_muon as scale_by_muon
+from jaxopt_scratch._contrib.reduce_on_plateau import (
+    ReduceLROnPlateauState as ReduceLROnPlateauState,
+)
+from jaxopt_scratch._contrib.reduce_on_plateau import reduce_on_plateau as reduce_on_plateau
 from jaxopt_scratch._contrib.schedule_free import ScheduleFreeState as ScheduleFreeState
 from jaxopt_scratch._contrib.schedule_free import schedule_free as schedule_free
 from jaxopt_scratch._contrib.schedule_free import schedule_free_adamw as schedule_free_adamw
@@ -54,6 +58,7 @@ __all__ = [
     "MuonDimensionNumbers",
     "MuonState",
     "ProdigyState",
+    "ReduceLROnPlateauState",
     "ScaleByAdemamixState",
     "ScaleByMarsState",
     "ScaleBySimplifiedAdEMAMixState",
@@ -67,6 +72,7 @@ __all__ = [
     "mars",
     "muon",
     "prodigy",
+    "reduce_on_plateau",
     "scale_by_acprop",
     "scale_by_ademamix",
     "scale_by_adopt",
