@@ -294,6 +294,8 @@ def scale_by_lion(
         b2: :math:`\beta_2 \in [0, 1)`, decay of the momentum.
         mu_dtype: dtype of :math:`m`; default at least float32.
         mode: Structural, keyword-only; ``"hard"``, ``"smooth"`` or ``"refined"``.
+            Another value raises ``ValueError`` when the transform is built
+            (optax raises at the first ``update``).
         smooth_beta: :math:`\beta_s`, the slope of ``"smooth"`` at 0 (ignored
             by the other modes); keyword-only, may be traced.
 
