@@ -16,6 +16,7 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import update as _update
+from jaxopt_scratch._engine import adapters as _adapters
 
 LossFn = Callable[..., jax.Array]
 SampleFn = Callable[[jax.Array], Any]
@@ -92,8 +93,12 @@ def train_steps(
     batches: Any = None,
     data_key: jax.Array | None = None,
     stop: int | None = None,
-) -> tuple[tuple[Any, Any], jax.Array]:
+    trace: Callable[[Any, Any, Any], Any] | None = None,
+) -> tuple[tuple[Any, Any], Any]:
     """Runs ``length`` updates from step ``start``; returns ``((params, state), losses)``.
+
+    With ``trace``, ``losses`` becomes ``(losses, traced)``: ``trace(grads, updates,
+    new_state)`` at every step, stacked (the diagnostics of :mod:`metrics`).
 
     Step ``t`` uses ``batches[t]`` or ``sample_fn(fold_in(data_key, t))``, so the
     batches depend only on ``t``, never on how the steps are chunked. Steps with
@@ -102,15 +107,11 @@ def train_steps(
 
     def advance(carry, t):
         params, state = carry
-        batch = None
-        if mode == "batches":
-            last = jax.tree.leaves(batches)[0].shape[0] - 1
-            batch = jax.tree.map(lambda b: b[jnp.minimum(t, last)], batches)
-        elif mode == "sample":
-            batch = sample_fn(jax.random.fold_in(data_key, t))
+        batch = _adapters.batch_at(mode, t, batches, sample_fn, data_key)
         loss, grads = jax.value_and_grad(lambda p: call_loss(loss_fn, p, batch, mode))(params)
         updates, state = tx.update(grads, state, params)
-        return (_update.apply_updates(params, updates), state), loss
+        out = loss if trace is None else (loss, trace(grads, updates, state))
+        return (_update.apply_updates(params, updates), state), out
 
     def step(carry, i):
         t = start + i
@@ -119,20 +120,23 @@ def train_steps(
         # A real conditional (t is the same for every vmapped run), not a select: the
         # update is compiled exactly as in an unpadded chunk, so results do not depend
         # on the chunking.
-        loss = jax.eval_shape(lambda c: advance(c, t)[1], carry)
+        out = jax.eval_shape(lambda c: advance(c, t)[1], carry)
         return jax.lax.cond(t < stop, lambda c: advance(c, t),
-                            lambda c: (c, jnp.zeros(loss.shape, loss.dtype)), carry)
+                            lambda c: (c, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), out)),
+                            carry)
 
     return jax.lax.scan(step, (params, opt_state), jnp.arange(length, dtype=jnp.int32))
 
 
-def _run(tx, loss_fn, sample_fn, mode, num_steps, record_every, params, batches, key, eval_batch):
+def _run(tx, loss_fn, sample_fn, mode, num_steps, record_every, binding, params, held, batches,
+         key, eval_batch):
+    value = binding.loss(loss_fn, held)
     opt_state = tx.init(params)
     num_records = num_steps // record_every
 
     def record(carry, r):
         carry, losses = train_steps(
-            tx, loss_fn, mode, sample_fn, *carry, r * record_every, record_every,
+            tx, value, mode, sample_fn, *carry, r * record_every, record_every,
             batches=batches, data_key=key,
         )
         return carry, (carry[0], losses)
@@ -141,13 +145,16 @@ def _run(tx, loss_fn, sample_fn, mode, num_steps, record_every, params, batches,
         record, (params, opt_state), jnp.arange(num_records, dtype=jnp.int32)
     )
     trajectory = jax.tree.map(lambda p0, rest: jnp.concatenate([p0[None], rest]), params, path)
-    final_mode = "full" if eval_batch is None else "batches"
-    final_loss = call_loss(loss_fn, final, eval_batch, final_mode)
+    no_batch = mode == "batches" and num_steps == 0
+    final_loss = _adapters.final_loss(
+        value, binding.final, final, eval_batch,
+        None if no_batch else lambda: _adapters.batch_at(mode, num_steps - 1, batches, sample_fn, key))
     return RunResult(losses.reshape(num_steps), final_loss, final, trajectory, opt_state)
 
 
 _run_jit = jax.jit(
-    _run, static_argnames=("tx", "loss_fn", "sample_fn", "mode", "num_steps", "record_every")
+    _run,
+    static_argnames=("tx", "loss_fn", "sample_fn", "mode", "num_steps", "record_every", "binding"),
 )
 
 
@@ -162,6 +169,7 @@ def run(
     key: jax.Array | None = None,
     record_every: int | None = 1,
     eval_batch: Any = None,
+    has_aux: bool = False,
 ) -> RunResult:
     r"""Trains ``params`` for ``num_steps`` updates in one jitted ``lax.scan``.
 
@@ -182,9 +190,16 @@ def run(
       ``num_steps``; step ``t`` calls ``loss_fn(params, batches[t])``;
     * ``sample_fn``: step ``t`` calls ``loss_fn(params, sample_fn(fold_in(key, t)))``.
 
-    ``final_loss`` is the loss after the last update: ``loss_fn(params)`` (the
-    full data set for :mod:`jaxopt_scratch.problems`), or
-    ``loss_fn(params, eval_batch)`` when ``eval_batch`` is given.
+    ``final_loss`` is the loss after the last update: ``loss_fn(params, eval_batch)``
+    when ``eval_batch`` is given, else ``loss_fn(params)`` when ``loss_fn`` can be
+    called without a batch (full-batch training, or a ``batch=None`` default: the
+    full data set for :mod:`jaxopt_scratch.problems`), else the loss on the last
+    step's batch (the mean over the last batch, for a mean loss).
+
+    ``params`` may be any pytree, such as an equinox module or a flax nnx state:
+    floating-point arrays (and Python floats) are trained, other arrays (integer
+    counters, PRNG keys) are carried unchanged and every other leaf (activation
+    functions, sizes) is held static; ``loss_fn`` always receives the whole pytree.
 
     The compiled program is cached on ``(optimizer, loss_fn, sample_fn, num_steps,
     record_every)``: reuse the same objects to avoid recompiling.
@@ -192,14 +207,15 @@ def run(
     Args:
         optimizer: A :class:`GradientTransformation` (a fresh state is built by its ``init``).
         loss_fn: ``loss_fn(params)`` or ``loss_fn(params, batch)`` returning a real scalar.
-        params: The initial parameters (a pytree of float arrays).
+        params: The initial parameters: any pytree (only its float leaves are trained).
         num_steps: The number of updates, a Python int ``>= 0``.
         batches: Minibatches stacked along a leading steps axis.
         sample_fn: A function of a PRNG key returning one minibatch.
         key: The PRNG key for ``sample_fn``; default ``jax.random.key(0)``.
         record_every: Record the params every this many updates; must divide
             ``num_steps``. ``None`` records only the first and the last params.
-        eval_batch: The batch for ``final_loss`` (default: ``loss_fn(params)``).
+        eval_batch: The batch for ``final_loss`` (default: see above).
+        has_aux: ``loss_fn`` returns ``(loss, aux)``; ``aux`` is dropped.
 
     Returns:
         A :class:`RunResult` with ``losses`` (num_steps,), ``final_loss``, the
@@ -228,7 +244,14 @@ def run(
         )
     if mode == "sample" and key is None:
         key = jax.random.key(0)
-    return _run_jit(
-        optimizer, loss_fn, sample_fn, mode, num_steps, record_every,
-        params, batches, key if mode == "sample" else None, eval_batch,
+    trained, held, static = _adapters.split(params)
+    binding = _adapters.Binding(static, bool(has_aux),
+                                _adapters.final_rule(loss_fn, mode, eval_batch))
+    result = _run_jit(
+        optimizer, loss_fn, sample_fn, mode, num_steps, record_every, binding,
+        trained, held, batches, key if mode == "sample" else None, eval_batch,
     )
+    if static is None:
+        return result
+    return result._replace(params=_adapters.combine(result.params, held, static),
+                           trajectory=_adapters.combine(result.trajectory, held, static))

@@ -2,15 +2,18 @@ r"""Hyperparameter sweeps: every configuration (and seed) trained by one ``jit(v
 
 The numeric hyperparameters of a sweep reach ``make_optimizer`` as tracers, so
 one compiled program trains every configuration at once. Long sweeps run in
-chunks of steps (so a progress bar can advance) and in groups of
-configurations (``max_batch``, so memory stays bounded); both reuse the one
-compiled chunk program. With several devices the configuration axis is
-sharded across them.
+chunks of steps (so a progress bar can advance and pruning can stop the worst
+runs between chunks) and in groups of configurations (``max_batch``, so memory
+stays bounded); both reuse the one compiled chunk program. With several devices
+the configuration axis is sharded across them.
+
+This module plans and runs the work; the search spaces (``spaces.py``), the
+params and loss adapters (``adapters.py``), the metrics (``metrics.py``), the
+pruning rungs (``pruning.py``) and the result (``results.py``) have their own.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -21,123 +24,17 @@ import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
+from jaxopt_scratch._core import combine as _combine
+from jaxopt_scratch._engine import adapters as _adapters
 from jaxopt_scratch._engine import loop as _loop
+from jaxopt_scratch._engine import metrics as _metrics
+from jaxopt_scratch._engine import planner as _planner
 from jaxopt_scratch._engine import progress as _progress
+from jaxopt_scratch._engine import pruning as _pruning
+from jaxopt_scratch._engine import results as _results
+from jaxopt_scratch._engine import spaces as _spaces
 
-
-@dataclasses.dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not results
-class SweepResult:
-    """What :func:`sweep` returns; one *run* is one configuration with one seed.
-
-    Runs are ordered configuration-major: run ``r`` is configuration
-    ``r // num_seeds`` with seed number ``r % num_seeds``.
-
-    Attributes:
-        hyperparams: The table, ``{name: (runs,) array}``, including ``"seed"``.
-        losses: ``(runs, num_steps)``: the loss each update starts from (as in :func:`run`).
-        final_losses: ``(runs,)``: the loss after the last update.
-        params: The final params, every leaf with a leading ``runs`` axis (NumPy).
-        diverged: ``(runs,)`` bools: a loss or a final parameter was NaN or infinite.
-            Such runs are kept, not dropped.
-        num_configs: The number of configurations.
-        num_seeds: The number of seeds per configuration.
-    """
-
-    hyperparams: dict[str, np.ndarray]
-    losses: np.ndarray
-    final_losses: np.ndarray
-    params: Any
-    diverged: np.ndarray
-    num_configs: int
-    num_seeds: int
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The swept hyperparameter names (without ``"seed"``)."""
-        return tuple(n for n in self.hyperparams if n != "seed")
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Column names of :meth:`to_rows`."""
-        return (*self.names, "seed", "final_loss", "diverged")
-
-    def configs(self) -> list[dict[str, float]]:
-        """The configurations, in order, as ``{name: value}`` dicts of Python numbers."""
-        if not self.names:
-            return [{} for _ in range(self.num_configs)]
-        first = slice(0, None, self.num_seeds)
-        return [dict(zip(self.names, row)) for row in
-                zip(*(self.hyperparams[n][first].tolist() for n in self.names))]
-
-    def config_final_losses(self) -> np.ndarray:
-        """``(num_configs,)``: the final loss averaged over seeds; ``inf`` if any seed diverged."""
-        final = np.where(self.diverged, np.inf, self.final_losses)
-        return final.reshape(self.num_configs, self.num_seeds).mean(axis=1)
-
-    def best(self) -> dict[str, Any]:
-        """The configuration with the lowest seed-averaged final loss, ignoring diverged ones.
-
-        Returns:
-            ``{**hyperparameters, "final_loss": mean final loss, "index": config index}``.
-
-        Raises:
-            ValueError: If every configuration diverged.
-        """
-        scores = self.config_final_losses()
-        if not np.isfinite(scores).any():
-            raise ValueError(
-                "Every configuration of the sweep diverged (NaN or infinite loss); there is no "
-                "best one. Try smaller learning rates or fewer steps."
-            )
-        index = int(np.argmin(scores))
-        return {**self.configs()[index], "final_loss": float(scores[index]), "index": index}
-
-    def to_rows(self) -> list[tuple[Any, ...]]:
-        """One tuple of Python values per run, in the order of :attr:`columns`."""
-        cols = [self.hyperparams[n].tolist() for n in self.names]
-        cols += [self.hyperparams["seed"].tolist(), self.final_losses.tolist(),
-                 self.diverged.tolist()]
-        return list(zip(*cols))
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """One ``{column: value}`` dict of Python values per run."""
-        return [dict(zip(self.columns, row)) for row in self.to_rows()]
-
-
-def _table(hyperparams: Mapping[str, Any], mode: str) -> dict[str, np.ndarray]:
-    """The configurations as ``{name: (configs,) array}`` (product or zip of the axes)."""
-    if not isinstance(hyperparams, Mapping):
-        raise TypeError(
-            f"`hyperparams` must be a dict mapping names to 1-D sequences of numbers, "
-            f"for example {{'learning_rate': [1e-3, 1e-2]}}; got {hyperparams!r}."
-        )
-    axes = {}
-    for name, values in hyperparams.items():
-        arr = np.asarray(values)
-        if arr.ndim == 0:
-            arr = arr.reshape(1)
-        if arr.ndim != 1 or arr.size == 0 or arr.dtype == bool or not (
-            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-        ):
-            raise TypeError(
-                f"`hyperparams[{name!r}]` must be a non-empty 1-D sequence of real numbers "
-                f"(they are traced), got {values!r}. Structural options (bools, strings, "
-                f"dtypes) cannot be swept in one program: fix them inside `make_optimizer`, "
-                f"or call `sweep` once per value."
-            )
-        axes[name] = arr
-    if mode == "grid":
-        grids = np.meshgrid(*axes.values(), indexing="ij") if axes else []
-        return {n: g.reshape(-1) for n, g in zip(axes, grids)}
-    if mode == "zip":
-        lengths = {n: a.size for n, a in axes.items()}
-        if len(set(lengths.values())) > 1:
-            raise ValueError(
-                f"`mode`='zip' needs every hyperparameter axis to have the same length, got "
-                f"{lengths}. Use `mode`='grid' for the product of the axes."
-            )
-        return axes
-    raise ValueError(f"`mode` must be 'grid' or 'zip', got {mode!r}.")
+SweepResult = _results.SweepResult
 
 
 def _seeds(seeds: Any) -> np.ndarray:
@@ -154,98 +51,8 @@ def _seeds(seeds: Any) -> np.ndarray:
     return arr.astype(np.int32)
 
 
-def _init(make_optimizer, init_fn, hp, seed, params):
-    init_key, data_key = jax.random.split(jax.random.key(seed))
-    if init_fn is not None:
-        params = init_fn(init_key)
-    return params, make_optimizer(**hp).init(params), data_key
-
-
-_init_program = jax.jit(
-    jax.vmap(_init, in_axes=(None, None, 0, 0, None)),
-    static_argnums=(0, 1),
-)
-
-
-def _chunk(make_optimizer, loss_fn, sample_fn, mode, length, stop,
-           hp, params, state, data_key, start, batches):
-    (params, state), losses = _loop.train_steps(
-        make_optimizer(**hp), loss_fn, mode, sample_fn, params, state, start, length,
-        batches=batches, data_key=data_key, stop=stop,
-    )
-    return params, state, losses
-
-
-_chunk_program = jax.jit(
-    jax.vmap(_chunk, in_axes=(None,) * 6 + (0, 0, 0, 0, None, None)),
-    static_argnums=(0, 1, 2, 3, 4, 5),
-)
-
-
-def _final(loss_fn, params, eval_batch):
-    return _loop.call_loss(loss_fn, params, eval_batch, "full" if eval_batch is None else "batches")
-
-
-_final_program = jax.jit(jax.vmap(_final, in_axes=(None, 0, None)), static_argnums=(0,))
-
-
-def _pad_rows(tree: Any, size: int) -> Any:
-    """Pads axis 0 to ``size`` by repeating the last row (valid values, no NaN)."""
-    return jax.tree.map(lambda x: np.concatenate([x, np.repeat(x[-1:], size - len(x), 0)]), tree)
-
-
-def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn):
-    """Step 1: checks the arguments; returns the configuration table, the seeds and the data mode."""
-    _checks.check_transform_factory("make_optimizer", make_optimizer)
-    table = _table(hyperparams, mode)
-    seed_list = _seeds(seeds)
-    return table, seed_list, _loop.check_data(loss_fn, num_steps, batches, sample_fn)
-
-
-class _Plan(NamedTuple):
-    """How the runs are cut: groups of runs (memory, devices) and chunks of steps (progress)."""
-
-    num_runs: int  # configurations times seeds
-    group: int  # runs per compiled call: a multiple of the device count
-    num_groups: int  # the last group is padded with copies of the last run
-    chunk: int  # steps per compiled call
-    num_chunks: int
-    stop: int | None  # num_steps when the last chunk is padded (its extra steps are no-ops)
-
-
-def _plan(num_runs: int, num_steps: int, max_batch: Any, chunk_steps: Any,
-          num_devices: int) -> _Plan:
-    """Step 2: plans the groups of runs and the chunks of steps."""
-    group = num_runs if max_batch is None else min(_loop.check_count("max_batch", max_batch, 1),
-                                                   num_runs)
-    group = math.ceil(group / num_devices) * num_devices
-    chunk = _loop.check_count("chunk_steps", chunk_steps, 1) if chunk_steps is not None else (
-        max(1, math.ceil(num_steps / 20)))
-    chunk = min(chunk, max(num_steps, 1))
-    num_chunks = math.ceil(num_steps / chunk)
-    stop = num_steps if num_chunks * chunk != num_steps else None
-    return _Plan(num_runs, group, math.ceil(num_runs / group), chunk, num_chunks, stop)
-
-
-class _Placement(NamedTuple):
-    """Where arrays go: ``put(tree, split)`` shards along the runs, ``put(tree, same)`` replicates."""
-
-    put: Callable[[Any, Any], Any]
-    split: Any  # a NamedSharding along the runs axis, or None on one device
-    same: Any  # a replicated NamedSharding, or None on one device
-
-    @classmethod
-    def over(cls, devices: Sequence[jax.Device]) -> _Placement:
-        if len(devices) > 1:
-            mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
-            return cls(jax.device_put,
-                       jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")),
-                       jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
-        return cls(lambda tree, sharding: tree, None, None)  # one device: leave it to jit
-
-
-class _Task(NamedTuple):
-    """What every group of runs trains (the same for all groups)."""
+class _Spec(NamedTuple):
+    """What every compiled program of a sweep is specialised on (hashable: a static argument)."""
 
     make_optimizer: Callable[..., _base.GradientTransformation]
     loss_fn: _loop.LossFn
@@ -253,50 +60,186 @@ class _Task(NamedTuple):
     mode: str  # the data mode: "full", "batches" or "sample"
     num_steps: int
     init_fn: Callable[[jax.Array], Any] | None  # `init_params` if it is a function of a key
-    shared_params: Any  # `init_params` if it is a pytree (shared by every run), else None
-    batches: Any
-    eval_batch: Any
+    binding: _adapters.Binding  # the params' static part, has_aux, the final-loss rule
+    metrics_fn: _metrics.MetricsFn | None
+    diagnostics: tuple[str, ...]  # per-step optimizer diagnostics to record
 
 
-def _run_group(task: _Task, plan: _Plan, hp: dict[str, jax.Array], seeds: jax.Array,
-               bar: _progress.Progress) -> tuple[np.ndarray, np.ndarray, Any]:
-    """Step 3: trains one group of runs chunk by chunk; returns ``(losses, final losses, params)``."""
-    params, state, data_key = _init_program(
-        task.make_optimizer, task.init_fn, hp, seeds, task.shared_params)
-    chunks = []
-    for c in range(plan.num_chunks):
-        params, state, chunk_losses = _chunk_program(
-            task.make_optimizer, task.loss_fn, task.sample_fn, task.mode, plan.chunk, plan.stop,
-            hp, params, state, data_key, np.int32(c * plan.chunk), task.batches,
-        )
-        chunks.append(np.asarray(chunk_losses))  # waits for the chunk: the bar is honest
-        bar.update(min(plan.chunk, task.num_steps - c * plan.chunk))
-    losses = np.concatenate(chunks, axis=1) if chunks else np.zeros((plan.group, 0))
-    finals = np.asarray(_final_program(task.loss_fn, params, task.eval_batch))
-    return losses, finals, jax.tree.map(np.asarray, params)
+def _keys(seed: jax.Array) -> jax.Array:
+    """``(init_key, data_key)`` of a run, as :func:`sweep` documents them."""
+    return jax.random.split(jax.random.key(seed))
 
 
-def _collect(outputs: list[tuple[np.ndarray, np.ndarray, Any]], run_hp: dict[str, np.ndarray],
-             run_seeds: np.ndarray, num_configs: int, num_seeds: int,
-             num_steps: int) -> SweepResult:
-    """Step 4: joins the groups, drops the padding and flags the diverged runs."""
-    num_runs = num_configs * num_seeds
-    losses, finals, params = zip(*outputs)
-    all_losses = np.concatenate(losses)[:num_runs, :num_steps]
-    final_losses = np.concatenate(finals)[:num_runs]
-    final_params = jax.tree.map(lambda *xs: np.concatenate(xs)[:num_runs], *params)
-    finite = np.isfinite(all_losses).all(axis=1) & np.isfinite(final_losses)
-    for leaf in jax.tree.leaves(final_params):
-        finite &= np.isfinite(leaf.reshape(num_runs, -1)).all(axis=1)
-    return SweepResult(
-        hyperparams={**run_hp, "seed": run_seeds}, losses=all_losses, final_losses=final_losses,
-        params=final_params, diverged=~finite, num_configs=num_configs, num_seeds=num_seeds,
-    )
+def _init(spec, hp, seed, shared):
+    if spec.init_fn is None:
+        trained, held = shared
+    else:
+        trained, held, _ = _adapters.split(spec.init_fn(_keys(seed)[0]))
+    return trained, held, spec.make_optimizer(**hp).init(trained)
+
+
+_init_program = jax.jit(jax.vmap(_init, in_axes=(None, 0, 0, None)), static_argnums=0)
+
+
+def _chunk(spec, block, blocks, stop, hp, seed, trained, held, state, start, batches, eval_batch):
+    tx = spec.make_optimizer(**hp)
+    value = spec.binding.loss(spec.loss_fn, held)
+    trace = _metrics.step_trace(spec.diagnostics, hp) if spec.diagnostics else None
+    data_key = _keys(seed)[1]
+
+    def train_block(carry, b):  # `block` steps, then one evaluation of the metrics
+        carry, out = _loop.train_steps(
+            tx, value, spec.mode, spec.sample_fn, *carry, start + b * block, block,
+            batches=batches, data_key=data_key, stop=stop, trace=trace)
+        evaluated = {}
+        if spec.metrics_fn is not None:
+            params = _adapters.combine(carry[0], held, spec.binding.static)
+            evaluated = _metrics.evaluate(spec.metrics_fn, params, eval_batch)
+        return carry, (out, evaluated)
+
+    if blocks == 1:  # no outer loop: the same program as before metrics existed
+        (trained, state), out = train_block((trained, state), 0)
+        out = jax.tree.map(lambda x: x[None], out)
+    else:
+        (trained, state), out = jax.lax.scan(train_block, (trained, state),
+                                             jnp.arange(blocks, dtype=jnp.int32))
+    (losses, diagnostics), evaluated = (out[0] if trace else (out[0], {})), out[1]
+    steps = jax.tree.map(lambda x: x.reshape(-1), (losses, diagnostics))  # (blocks * block,)
+    return trained, state, *steps, evaluated
+
+
+_chunk_program = jax.jit(
+    jax.vmap(_chunk, in_axes=(None,) * 4 + (0, 0, 0, 0, 0, None, None, None)),
+    static_argnums=(0, 1, 2, 3),
+)
+
+
+def _final(spec, step, trained, held, seed, batches, eval_batch):
+    value = spec.binding.loss(spec.loss_fn, held)
+    no_batch = spec.mode == "batches" and spec.num_steps == 0
+    return _adapters.final_loss(
+        value, spec.binding.final, trained, eval_batch,
+        None if no_batch else lambda: _adapters.batch_at(
+            spec.mode, jnp.maximum(step - 1, 0), batches, spec.sample_fn, _keys(seed)[1]))
+
+
+_final_program = jax.jit(jax.vmap(_final, in_axes=(None, None, 0, 0, 0, None, None)),
+                         static_argnums=0)
+
+
+def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn,
+              num_samples, sample_seed, metrics_fn, prune):
+    """Step 1: checks the arguments; returns the configuration table, the seeds and the data mode."""
+    _checks.check_transform_factory("make_optimizer", make_optimizer)
+    table = _spaces.table(hyperparams, mode, num_samples, sample_seed)
+    seed_list = _seeds(seeds)
+    _metrics.check_metrics_fn(metrics_fn)
+    if _pruning.check_prune(prune) is not None and prune.metric is not None and metrics_fn is None:
+        raise ValueError(f"`prune` ranks by the metric {prune.metric!r}, but no `metrics_fn` "
+                         f"computes it. Pass `metrics_fn`, or `jos.halving(metric=None)`.")
+    return table, seed_list, _loop.check_data(loss_fn, num_steps, batches, sample_fn)
+
+
+class _Task(NamedTuple):
+    """What every group of runs trains, and where its results go."""
+
+    spec: _Spec
+    plan: _planner.Plan
+    placement: _planner.Placement
+    run_hp: dict[str, np.ndarray]  # {name: (runs,)}
+    run_seeds: np.ndarray  # (runs,)
+    shared: Any  # (trained, held) of `init_params` if it is a pytree, else None (placed)
+    batches: Any  # placed
+    eval_batch: Any  # placed
+    record: _results.Recorder
+
+
+def _run_group(task: _Task, rows: np.ndarray, size: int, carry: Any, first: int, end: int,
+               bar: _progress.Progress) -> tuple[Any, np.ndarray]:
+    """Step 3: trains the runs ``rows`` over chunks ``first..end-1``, recording as it goes.
+
+    ``carry`` is their ``(trained, held, state)`` padded to ``size`` runs, or ``None``
+    to initialise them. Returns the new carry and the losses after the last chunk.
+    """
+    plan, spec, put, split = task.plan, task.spec, task.placement.put, task.placement.split
+    padded = np.concatenate([rows, np.repeat(rows[-1:], size - len(rows))])
+    hp = put({n: jnp.asarray(v[padded]) for n, v in task.run_hp.items()}, split)
+    seeds = put(jnp.asarray(task.run_seeds[padded]), split)
+    if carry is None:
+        carry = _init_program(spec, hp, seeds, task.shared)
+    trained, held, state = carry
+    for c in range(first, end):
+        start = c * plan.chunk
+        trained, state, losses, diagnostics, evaluated = _chunk_program(
+            spec, plan.block, plan.blocks, plan.stop, hp, seeds, trained, held, state,
+            np.int32(start), task.batches, task.eval_batch)
+        task.record.steps(rows, start, np.asarray(losses),  # waits: the bar is honest
+                          jax.tree.map(np.asarray, diagnostics))
+        task.record.evaluations(rows, c * plan.blocks, jax.tree.map(np.asarray, evaluated))
+        bar.update(min(plan.chunk, spec.num_steps - start))
+    step = np.int32(min(end * plan.chunk, spec.num_steps))
+    finals = _final_program(spec, step, trained, held, seeds, task.batches, task.eval_batch)
+    return (trained, held, state), np.asarray(finals)
+
+
+def _rung(task: _Task, prune: _pruning.Halving, alive: np.ndarray, carry: Any,
+          finals: np.ndarray, step: int, num_seeds: int) -> tuple[np.ndarray, Any]:
+    """Step 4 (pruning only): ranks the running configurations at ``step``; stops the worst.
+
+    Returns the runs that go on and their carry.
+    """
+    if prune.metric is None:
+        scores = finals
+    elif prune.metric in task.record.metrics:
+        scores = task.record.metrics[prune.metric][alive, step // task.plan.block - 1]
+    else:
+        raise ValueError(f"`prune` ranks by {prune.metric!r}, which `metrics_fn` does not return;"
+                         f" it returns {', '.join(task.record.metrics)}.")
+    configs = scores.reshape(-1, num_seeds).mean(axis=1)
+    keep = np.zeros(len(configs), bool)
+    keep[prune.survivors(configs)] = True
+    keep = np.repeat(keep, num_seeds)
+    task.record.stop(alive[~keep], step, finals[~keep], *_take(carry[:2], np.flatnonzero(~keep)))
+    return alive[keep], _take(carry, np.flatnonzero(keep))
+
+
+def _take(tree: Any, index: Any) -> Any:
+    """The runs ``index`` (an index array or a slice) of every leaf."""
+    return jax.tree.map(lambda x: x[index], tree)
+
+
+def _run_segment(task: _Task, alive: np.ndarray, carry: Any, first: int, end: int,
+                 bar: _progress.Progress, *, last: bool) -> tuple[Any, np.ndarray] | None:
+    """Trains the ``alive`` runs over chunks ``first..end-1``, group by group.
+
+    The last segment records the runs as finished; the others return the carry of
+    every alive run (concatenated, on device) and their losses, for :func:`_rung`.
+    """
+    size = task.plan.group(len(alive))
+    outs, finals = [], []
+    for g in range(0, len(alive), size):
+        rows = alive[g:g + size]
+        group_carry = None
+        if carry is not None:
+            where = np.concatenate([np.arange(g, g + len(rows)),
+                                    np.full(size - len(rows), g + len(rows) - 1)])
+            group_carry = task.placement.put(_take(carry, where),
+                                             task.placement.split)
+        out, group_finals = _run_group(task, rows, size, group_carry, first, end, bar)
+        out = _take(out, slice(0, len(rows)))
+        if last:
+            task.record.stop(rows, task.spec.num_steps, group_finals, *out[:2])
+        else:
+            outs.append(out)
+            finals.append(group_finals[:len(rows)])
+    if last:
+        return None
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs), *outs), np.concatenate(finals)
 
 
 def sweep(
     make_optimizer: Callable[..., _base.GradientTransformation],
-    hyperparams: Mapping[str, Sequence[float] | np.ndarray],
+    hyperparams: Mapping[str, Any],
     loss_fn: _loop.LossFn,
     init_params: Any,
     num_steps: int,
@@ -310,15 +253,26 @@ def sweep(
     chunk_steps: int | None = None,
     progress: bool | str = True,
     devices: Sequence[jax.Device] | None = None,
+    has_aux: bool = False,
+    metrics_fn: _metrics.MetricsFn | None = None,
+    eval_every: int | None = None,
+    diagnostics: bool | Sequence[str] = False,
+    num_samples: int | None = None,
+    sample_seed: int = 0,
+    prune: _pruning.Halving | None = None,
 ) -> SweepResult:
-    r"""Trains every configuration of a hyperparameter grid, as one compiled program.
+    r"""Trains every configuration of a search space, as one compiled program.
 
     For each configuration :math:`h` and seed :math:`s` it runs exactly
     :func:`run`\ ``(make_optimizer(**h), loss_fn, params, num_steps, ...)`` with
     ``init_key, data_key = jax.random.split(jax.random.key(s))``: the params are
     ``init_params(init_key)`` when ``init_params`` is a function (else the given
     pytree, shared by all runs) and ``data_key`` is :func:`run`'s ``key``. Every
-    configuration with the same seed sees the same batches.
+    configuration with the same seed sees the same batches. As in :func:`run`, the
+    params may be any pytree (an equinox module, a flax nnx state: only their float
+    arrays are trained) and the final loss follows :func:`run`'s rule (on
+    ``eval_batch``, else the whole data set if ``loss_fn`` takes no batch, else the
+    last step's batch).
 
     The runs are ``jax.vmap``-ed, so ``make_optimizer`` receives each numeric
     hyperparameter as a scalar tracer; the chunk program ``jit(vmap(scan))`` is
@@ -329,24 +283,45 @@ def sweep(
     count; the results equal the single-device ones. NaN and infinite runs are
     kept and flagged in ``diverged``; the sweep never stops for them.
 
+    ``metrics_fn(params, eval_batch)`` is evaluated inside the chunk program after
+    every ``eval_every`` steps (and after the last step); ``diagnostics`` records
+    the gradient norm, the update norm and the learning rate applied at every step
+    (see :mod:`metrics`). With ``prune=jos.halving(...)`` the configurations are
+    ranked at the rungs of successive halving and the worst stop there; the others
+    continue in the same compiled program, regrouped (one compile per group size).
+
     Args:
         make_optimizer: ``make_optimizer(**config) -> GradientTransformation``; a
             module-level function is compiled once per process.
-        hyperparams: ``{name: 1-D numbers}``; names are ``make_optimizer``'s keywords.
+        hyperparams: ``{name: axis}``; names are ``make_optimizer``'s keywords. An
+            axis is a 1-D sequence of numbers, or for ``mode="random"``/``"sobol"``
+            also a distribution (:func:`loguniform`, :func:`uniform`, :func:`randint`)
+            or a single number.
         loss_fn: As in :func:`run`.
         init_params: A params pytree, or a function of a PRNG key returning one.
         num_steps: Updates per run (a Python int ``>= 0``).
-        mode: ``"grid"`` (product of the axes, the last varying fastest) or
-            ``"zip"`` (axes of equal length, taken together).
+        mode: ``"grid"`` (product of the axes, the last varying fastest), ``"zip"``
+            (axes of equal length, taken together), ``"random"`` or ``"sobol"``
+            (``num_samples`` draws, see :func:`sample_hyperparams`).
         seeds: ``None`` (seed 0 only), a count ``n`` (seeds ``0..n-1``) or a list of ints.
         batches: Minibatches with a leading steps axis, shared by all runs.
         sample_fn: A function of a PRNG key returning one minibatch.
-        eval_batch: The batch for the final loss (default ``loss_fn(params)``).
+        eval_batch: The batch of the final loss and of ``metrics_fn``.
         max_batch: At most this many runs per compiled call (memory bound);
             default all of them.
-        chunk_steps: Steps per compiled call; default about a twentieth of ``num_steps``.
+        chunk_steps: Steps per compiled call; default about a twentieth of
+            ``num_steps`` (a multiple of ``eval_every``, dividing the first rung).
         progress: Show a progress bar on stderr (tqdm if installed); a string is its label.
         devices: Devices to shard the runs over; default ``jax.local_devices()``.
+        has_aux: ``loss_fn`` returns ``(loss, aux)``; ``aux`` is dropped.
+        metrics_fn: ``metrics_fn(params, batch) -> {name: scalar}``, called with
+            ``eval_batch`` (``None`` if not given); in :attr:`SweepResult.metrics`.
+        eval_every: Steps between evaluations of ``metrics_fn`` (default: every chunk).
+        diagnostics: ``True`` for every per-step diagnostic, or some of
+            ``"grad_norm"``, ``"update_norm"``, ``"learning_rate"``.
+        num_samples: Configurations to draw for ``mode="random"``/``"sobol"``.
+        sample_seed: The seed of those draws (same seed, same configurations).
+        prune: ``None``, or :func:`halving` to stop the worst configurations early.
 
     Returns:
         A :class:`SweepResult`.
@@ -362,31 +337,65 @@ def sweep(
         [False False  True]
     """
     table, seed_list, batch_mode = _validate(
-        make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn)
+        make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn,
+        num_samples, sample_seed, metrics_fn, prune)
     num_configs = len(next(iter(table.values()))) if table else 1
     num_seeds = len(seed_list)
+    num_runs = num_configs * num_seeds
     run_hp = {n: np.repeat(v, num_seeds) for n, v in table.items()}
     run_seeds = np.tile(seed_list, num_configs)
     devices = list(jax.local_devices() if devices is None else devices)
-    plan = _plan(num_configs * num_seeds, num_steps, max_batch, chunk_steps, len(devices))
-    placement = _Placement.over(devices)
-    init_fn = init_params if callable(init_params) else None
-    shared_params = None if init_fn is not None else init_params
-    task = _Task(make_optimizer, loss_fn, sample_fn, batch_mode, num_steps, init_fn,
-                 *placement.put((shared_params, batches, eval_batch), placement.same))
+    rungs = prune.rungs(num_steps) if prune is not None else ()
+    plan = _planner.plan(num_runs, num_steps, max_batch, chunk_steps, len(devices), eval_every, rungs)
+    placement = _planner.Placement.over(devices)
+    # The same test as for a mask function: a callable pytree (an equinox module) is params.
+    init_fn = init_params if _combine.is_mask_fn(init_params) else None
+    if init_fn is None:
+        trained, held, static = _adapters.split(init_params)
+        shared = (trained, held)
+    else:
+        static, shared = _static_part(init_fn), None
+    binding = _adapters.Binding(static, bool(has_aux),
+                                _adapters.final_rule(loss_fn, batch_mode, eval_batch))
+    spec = _Spec(make_optimizer, loss_fn, sample_fn, batch_mode, num_steps, init_fn, binding,
+                 metrics_fn, _metrics.check_diagnostics(diagnostics))
+    evaluations = math.ceil(num_steps / plan.block) if metrics_fn is not None else 0
+    eval_steps = np.minimum(np.arange(1, evaluations + 1) * plan.block, num_steps)
+    task = _Task(spec, plan, placement, run_hp, run_seeds,
+                 *placement.put((shared, batches, eval_batch), placement.same),
+                 _results.Recorder(num_runs, num_steps, eval_steps))
 
-    hp_padded = _pad_rows(run_hp, plan.num_groups * plan.group)
-    seeds_padded = _pad_rows(run_seeds, plan.num_groups * plan.group)
-    outputs = []
+    alive = np.arange(num_runs)  # the runs still training, configuration-major
+    counts = prune.alive_per_segment(num_configs, num_steps) if prune else [num_configs]
+    bounds = [0, *plan.segments]
+    steps = [min(b * plan.chunk, num_steps) for b in bounds]
+    total = sum(math.ceil(n * num_seeds / plan.group(n * num_seeds)) * (hi - lo)
+                for n, lo, hi in zip(counts, steps, steps[1:]))
     label = progress if isinstance(progress, str) else "sweep"
-    bar = _progress.Progress(plan.num_groups * num_steps, label, bool(progress))
+    bar = _progress.Progress(total, label, bool(progress))
+    carry = None  # (trained, held, state) of the alive runs between segments, on device
     try:
-        for g in range(plan.num_groups):
-            rows = slice(g * plan.group, (g + 1) * plan.group)
-            hp = placement.put({n: jnp.asarray(v[rows]) for n, v in hp_padded.items()},
-                               placement.split)
-            group_seeds = placement.put(jnp.asarray(seeds_padded[rows]), placement.split)
-            outputs.append(_run_group(task, plan, hp, group_seeds, bar))
+        for k, end in enumerate(plan.segments):
+            if k == len(plan.segments) - 1:
+                _run_segment(task, alive, carry, bounds[k], end, bar, last=True)
+            else:
+                carry, finals = _run_segment(task, alive, carry, bounds[k], end, bar, last=False)
+                alive, carry = _rung(task, prune, alive, carry, finals, steps[k + 1], num_seeds)
     finally:
         bar.close()
-    return _collect(outputs, run_hp, run_seeds, num_configs, num_seeds, num_steps)
+    return task.record.result({**run_hp, "seed": run_seeds}, num_configs, num_seeds,
+                              prune is not None,
+                              lambda trained, held: _adapters.combine(trained, held, static))
+
+
+def _static_part(init_fn: Callable[[jax.Array], Any]) -> _adapters.Static | None:
+    """The non-array part of ``init_fn(key)``'s params, from an abstract evaluation."""
+    found = []
+
+    def probe(key):
+        trained, held, static = _adapters.split(init_fn(key))
+        found.append(static)
+        return trained, held
+
+    jax.eval_shape(probe, jax.random.key(0))
+    return found[0]
