@@ -507,3 +507,28 @@ def check_against_reference(test: Any, traj: np.ndarray, problem: Problem, key: 
             loss = float(problem.loss(jnp.asarray(pos)))
             np.testing.assert_allclose(loss, ref[dim], rtol=rtol, atol=atol,
                                        err_msg=f"{key}: loss after {k}")
+
+
+def optax_pair(ours: Any, theirs: Any, params: Any = None, steps: int = 50,
+               grad_fn: Callable[[Any], Any] = nested_grad,
+               extra: Callable[[Any], dict] | None = None):
+    """Final ``(params, state)`` of a jos transform and of its optax counterpart.
+
+    Both run ``steps`` jitted, scanned updates from ``params`` (default
+    :func:`nested_params`); ``extra(params)`` gives extra keyword arguments of
+    ``update`` (``value=``, ``obj_fn=``, ...). optax runs under standard dtype
+    promotion (see :func:`optax_run`). Returns ``((ours, state), (optax's, state))``.
+    """
+    import optax  # test oracle only
+
+    params = nested_params() if params is None else params
+
+    def go(tx, apply):
+        update = None if extra is None else (lambda g, s, p: tx.update(g, s, p, **extra(p)))
+        return jax.jit(lambda p: scan_run(tx, p, grad_fn, steps, update=update, apply=apply))(
+            params)
+
+    got = go(ours, jos.apply_updates)
+    with jax.numpy_dtype_promotion("standard"):
+        want = go(theirs, optax.apply_updates)
+    return got, want
