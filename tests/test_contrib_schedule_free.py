@@ -91,6 +91,17 @@ class BehaviourTest(chex.TestCase):
         p = {"w": jnp.ones(2)}
         self.assertIs(jos.contrib.eval_params(jos.adamw(0.1).init(p), p), p)
 
+    def test_the_hook_is_found_statically_through_wrappers(self):
+        # What a training loop checks once at trace time (jos.run/sweep use it).
+        from jaxopt_scratch._contrib.evaluation import has_eval_params
+
+        p = {"w": jnp.ones(2)}
+        sam = jos.contrib.sam(jos.sgd(0.1), jos.contrib.normalize())
+        for tx, expected in ((jos.adamw(0.1), False), (sam, True),
+                             (jos.named_chain(("clip", jos.clip(1.0)),
+                                              ("sf", jos.contrib.schedule_free_sgd(0.1))), True)):
+            self.assertEqual(has_eval_params(jax.eval_shape(tx.init, p)), expected)
+
     def test_vmap_over_every_numeric_hyperparameter_matches_the_loop(self):
         def make(learning_rate, b1, b2, eps, weight_decay, weight_lr_power):
             return jos.contrib.schedule_free_adamw(learning_rate, warmup_steps=2, b1=b1, b2=b2,

@@ -21,6 +21,24 @@ def _has_hook(x: Any) -> bool:
     return callable(getattr(type(x), "eval_params", None))
 
 
+def has_eval_params(state: _base.OptState) -> bool:
+    """Whether some sub-state of ``state`` defines ``eval_params`` (static: read off the types).
+
+    A training loop can test this once, at trace time, to skip evaluating a
+    second set of parameters for the optimizers that have none.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import jaxopt_scratch as jos
+        >>> from jaxopt_scratch._contrib.evaluation import has_eval_params
+        >>> p = jnp.zeros(1)
+        >>> has_eval_params(jos.adam(0.1).init(p)), has_eval_params(
+        ...     jos.contrib.schedule_free_sgd(0.1).init(p))
+        (False, True)
+    """
+    return any(_has_hook(node) for node in jax.tree.leaves(state, is_leaf=_has_hook))
+
+
 def eval_params(state: _base.OptState, params: _base.Params) -> _base.Params:
     r"""The parameters at which to report the loss: ``params``, unless the optimizer says otherwise.
 
