@@ -169,9 +169,8 @@ def scale_by_yogi(
             g2 = _tree_math.abs_sq(_tree_math.cast(g, _tree_math.promote_types(g.dtype, v.dtype)))
             g2 = _tree_math.cast(g2, v.dtype)
             one_minus_b2 = 1 - jnp.asarray(b2, v.dtype)
-            # sign(inf - inf) would be NaN: equal values (also both inf) move nothing.
-            direction = jnp.where(v == g2, jnp.zeros_like(v), jnp.sign(v - g2))
-            return v - one_minus_b2 * direction * g2
+            # Equal values (also both inf, where sign(inf - inf) would be NaN) move nothing.
+            return jnp.where(v == g2, v, v - one_minus_b2 * jnp.sign(v - g2) * g2)
 
         nu = jax.tree.map(second, updates, state.nu)
         mu_hat = _tree_math.bias_correction(mu, b1, count)

@@ -73,7 +73,7 @@ def scale_by_rprop(
 
     Args:
         learning_rate: :math:`\Delta_0 \ge 0`, the initial step size (it sets
-            the state in ``init``; it may be traced).
+            the state in ``init``; it may be traced, but it is not a schedule).
         eta_minus: :math:`\eta_- \ge 0` (usually below 1), applied after a sign change.
         eta_plus: :math:`\eta_+ \ge 0` (usually above 1), applied while the sign holds.
         min_step_size: :math:`\Delta_{min} \ge 0`.
@@ -108,6 +108,10 @@ def scale_by_rprop(
         ~1e-32 in float32 (the entry then stops adapting). Ours is invariant to
         rescaling the gradient.
     """
+    if callable(learning_rate):
+        raise TypeError(
+            "`learning_rate` of Rprop is the initial step size, a number (the step sizes then "
+            "adapt by themselves), got a schedule; pass e.g. `learning_rate=0.01`.")
     for name, value in (("learning_rate", learning_rate), ("eta_minus", eta_minus),
                         ("eta_plus", eta_plus), ("min_step_size", min_step_size),
                         ("max_step_size", max_step_size)):
