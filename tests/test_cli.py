@@ -1,5 +1,6 @@
 """Tests for jaxopt_scratch/_cli/ (main.py, seeds.py, plotting.py), by subprocess."""
 
+import csv
 import importlib
 import os
 import re
@@ -157,7 +158,7 @@ def test_seeds_prints_the_tutorials_beside_the_library(tmp_path):
     (("race", "--lr", "adamw=0.1"), "which is not racing"),
     (("race", "--lr", "sgd=-1"), "learning rates must be > 0"),
     (("sweep", "--frobnicate"), "unrecognized arguments: --frobnicate"),
-    ((), "choose a command: race, sweep or seeds"),
+    ((), "choose a command: race, sweep, lr-find or seeds"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
     proc = _run_cli(*args, cwd=tmp_path)
@@ -166,6 +167,78 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("jaxopt-scratch: error: ")
     assert message in lines[0] and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--out", "{tmp}"), "is a directory; give a file name in it, for example '{tmp}/sweep.png'"),
+    (("--out", "noext"), "has no extension, so its format is unknown; end it in one of .png"),
+    (("--out", "x.jpgx"), "ends in '.jpgx', which is not a figure format; use one of .png"),
+    (("--out", "{tmp}/missing/s.png"), "does not exist; create it or choose another path"),
+    (("--no-plot", "--csv", "{tmp}"), "--csv '{tmp}' is a directory"),
+    (("--prune", "halving:1"), "--prune must be none, halving, halving:ETA"),
+    (("--metric", "bits"), "--metric 'bits' is not measured on xor_a; choose one of loss"),
+    (("--num-samples", "4"), "--num-samples is for --sample random or sobol"),
+])
+def test_output_and_tuning_flags_are_checked_before_any_work(tmp_path, capsys, monkeypatch,
+                                                             args, message):
+    # In-process: these must fail before the first compile, so a sweep would be a bug.
+    def no_training(*args, **kwargs):
+        raise AssertionError("the sweep started")
+
+    monkeypatch.setattr(_main._sweep, "sweep", no_training)
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert _main.main(["sweep", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert message.format(tmp=tmp_path) in err and err.startswith("jaxopt-scratch: error: ")
+    assert _main.main(["lr-find", "--out", str(tmp_path)]) == 2  # the same check for lr-find
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_help_shows_each_default_once():
+    parser = _main._parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
+    assert set(commands) == {"race", "sweep", "lr-find", "seeds"}
+    for name, sub in commands.items():
+        formatter = sub._get_formatter()
+        for action in sub._actions:
+            shown = formatter._expand_help(action) if action.help else ""
+            assert shown.count("default") <= 1, (name, shown)
+            assert not any(f"(default: {v})" in shown for v in ("None", "False", "[]"))
+    sweep_help = " ".join(commands["sweep"].format_help().split())
+    assert "updates per run (default: the problem's reference count)" in sweep_help
+    assert "number of learning rates (default: 64)" in sweep_help
+
+
+def test_sweep_tuning_flags_csv_and_lr_find_in_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = _main.main(["sweep", "--optimizers", "adam", "--sample", "sobol", "--num-samples",
+                       "9", "--steps", "90", "--seeds", "2", "--prune", "halving",
+                       "--metric", "accuracy", "--csv", "runs.csv", "--out", "fig.svg",
+                       "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "9 learning rates drawn log-uniformly from 0.0001 .. 100 (sobol, seed 0)" in out
+    # Rungs at 10 and 30 steps: 9 -> 3 -> 1 configurations of 2 seeds, 18 * 10 + 6 * 20 + 2 * 60.
+    assert "rungs at 10, 30 steps, by accuracy): 420 of 1620 steps trained" in out
+    assert "best accuracy" in out and "wrote runs.csv" in out and "wrote fig.svg" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.svg", "runs.csv"]  # exactly
+    with open("runs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 18 and set(rows[0]) == {"optimizer", "learning_rate", "seed",
+                                                 "final_loss", "diverged", "accuracy",
+                                                 "stopped_at"}
+    assert sorted({int(r["stopped_at"]) for r in rows}) == [10, 30, 90]
+    code = _main.main(["lr-find", "--optimizers", "sgd", "--steps", "30", "--seeds", "1",
+                       "--lr-range", "1e-3,100", "--out", "lr.pdf", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    row = _rows(out)["sgd"]
+    found = jos.lr_find(jos.sgd, jos.problems.get("xor_a").loss_fn,
+                        jos.problems.get("xor_a").init_params(), num_steps=30,
+                        start_learning_rate=1e-3, end_learning_rate=100.0)
+    assert float(row[1]) == pytest.approx(found.suggestion, rel=2e-3)  # 3 digits printed
+    assert (tmp_path / "lr.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_missing_matplotlib_still_prints_the_table(tmp_path):

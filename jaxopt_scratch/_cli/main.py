@@ -1,12 +1,15 @@
-"""The ``jaxopt-scratch`` command: ``race``, ``sweep`` and ``seeds`` (``python -m jaxopt_scratch``).
+"""The ``jaxopt-scratch`` command: ``race``, ``sweep``, ``lr-find`` and ``seeds``
+(``python -m jaxopt_scratch``).
 
-User errors (unknown problem or optimizer, bad range, bad flag) print ONE line
-``jaxopt-scratch: error: ...`` on stderr and exit with code 2, without a traceback.
+User errors (unknown problem or optimizer, bad range, bad flag, an output path that
+cannot be written) print ONE line ``jaxopt-scratch: error: ...`` on stderr and exit
+with code 2, without a traceback, before any training starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -16,9 +19,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxopt_scratch._cli import outputs as _outputs
+from jaxopt_scratch._cli import tuning as _tuning
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._engine import loop as _loop
 from jaxopt_scratch._engine import progress as _progress
+from jaxopt_scratch._engine import results as _results
 from jaxopt_scratch._engine import sweep as _sweep
 from jaxopt_scratch._engine.problems import registry as _registry
 from jaxopt_scratch._optimizers import adam as _adam
@@ -35,6 +41,16 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse would print the usage too
         raise UsageError(message)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default once: not when the help already names it, nor None, [] or a bare flag."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def _momentum(learning_rate):
@@ -122,13 +138,15 @@ def _fmt_position(params: Any) -> str:
     return "-"
 
 
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()
-    print(line)
-    print("-" * len(line))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+def _check_outputs(args: argparse.Namespace, example: str) -> None:
+    """``--out`` (unless ``--no-plot``) and ``--csv`` can be written: checked before any work."""
+    try:
+        if not args.no_plot:
+            _outputs.check_figure(args.out, example)
+        if getattr(args, "csv", None):
+            _outputs.check_table(args.csv)
+    except _outputs.OutputError as err:
+        raise UsageError(str(err)) from None
 
 
 def _save(plot: Callable[[], None], out: str) -> int:
@@ -168,6 +186,7 @@ def race(args: argparse.Namespace) -> int:
     problem = _problem(args.problem)
     names = _optimizer_names(args.optimizers)
     lrs = _race_lrs(args.lr, names)
+    _check_outputs(args, "race.png")
     steps = args.steps if args.steps is not None else problem.num_steps
     tol = args.tol if args.tol is not None else problem.target_loss
     if args.clip < 0:
@@ -201,7 +220,7 @@ def race(args: argparse.Namespace) -> int:
     header = ["optimizer", "lr", "final loss", "final position", "steps to tol"]
     if args.clip > 0 and problem.is_2d:
         header.append("clipped steps")
-    _print_table(header, rows)
+    _outputs.print_table(header, rows)
     if args.no_plot:
         return 0
     from jaxopt_scratch._cli import plotting as _plotting
@@ -210,52 +229,35 @@ def race(args: argparse.Namespace) -> int:
     return _save(lambda: _plotting.plot_race(args.out, problem, curves, title), args.out)
 
 
-def _lr_grid(text: str, count: int) -> np.ndarray:
+def _lr_range(text: str) -> tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
         raise UsageError(f"--lr-range must be LOW,HIGH (for example 1e-4,1e2), got {text!r}")
     low, high = (_number(p, "--lr-range") for p in parts)
     if not 0 < low < high:
         raise UsageError(f"--lr-range needs 0 < LOW < HIGH, got {text!r}")
-    if count < 2:
-        raise UsageError(f"--num-lrs must be at least 2, got {count}")
-    return np.geomspace(low, high, count)
-
-
-def width_in_decades(learning_rates: np.ndarray, reached: np.ndarray) -> float:
-    """The log10-length of the learning rates that reach the target (grid cells counted)."""
-    step = math.log10(learning_rates[1] / learning_rates[0])
-    return float(reached.sum() * step)
-
-
-def _sweep_row(name: str, lrs: np.ndarray, result: Any,
-               target: float | None) -> tuple[list[str], np.ndarray]:
-    """One optimizer's row of the sweep table, and its seed-averaged final losses."""
-    final = result.config_final_losses()
-    reached = (final <= target) if target is not None else np.zeros(len(lrs), bool)
-    try:
-        best = result.best()
-        best_lr, best_loss = f"{best['learning_rate']:.3g}", f"{best['final_loss']:.3g}"
-    except ValueError:
-        best_lr = best_loss = "all diverged"
-    span = (f"{lrs[reached].min():.3g} - {lrs[reached].max():.3g}" if reached.any() else "none")
-    diverged = int((~np.isfinite(final)).sum())
-    return [name, best_lr, best_loss, span, f"{width_in_decades(lrs, reached):.2f}",
-            f"{diverged}/{len(lrs)}"], final
+    return low, high
 
 
 def sweep(args: argparse.Namespace) -> int:
     """Learning-rate sweep per optimizer: best lr, best loss, width reaching a target; a PNG."""
     problem = _problem(args.problem)
     names = _optimizer_names(args.optimizers)
-    lrs = _lr_grid(args.lr_range, args.num_lrs)
+    try:
+        lrs, lrs_note = _tuning.learning_rates(args.sample, *_lr_range(args.lr_range),
+                                               args.num_lrs, args.num_samples)
+        prune = _tuning.halving(args.prune)
+        ranking = _tuning.ranking(args.metric, problem, problem.init_params(), bool(args.csv))
+    except _tuning.TuningError as err:
+        raise UsageError(str(err)) from None
     steps = args.steps if args.steps is not None else problem.num_steps
     target = args.target if args.target is not None else problem.target_loss
     if args.clip < 0:
         raise UsageError(f"--clip must be >= 0 (0 turns clipping off), got {args.clip}")
+    _check_outputs(args, "sweep.png")
     # One seed: the problem's own start (P9's NumPy init for XOR); more: random inits.
     init = problem.init_params() if args.seeds == 1 else problem.init_params
-    finals, rows = {}, []
+    finals, rows, table, cost = {}, [], [], [0, 0]
     for name in names:
         make = OPTIMIZERS[name]
         if args.clip > 0:
@@ -263,24 +265,38 @@ def sweep(args: argparse.Namespace) -> int:
                 return _with_clip(_inner(learning_rate), args.clip)
         result = _sweep.sweep(
             make, {"learning_rate": lrs}, problem.loss_fn, init, steps, seeds=args.seeds,
-            sample_fn=problem.sample_fn, max_batch=args.max_batch,
+            sample_fn=problem.sample_fn, eval_batch=problem.eval_batch,
+            metrics_fn=ranking.metrics_fn, max_batch=args.max_batch,
             progress=False if args.no_progress else f"{name:>9}",
+            prune=None if prune is None else dataclasses.replace(
+                prune, metric=None if ranking.name == "final_loss" else ranking.name,
+                mode=ranking.mode),
         )
-        row, final = _sweep_row(name, lrs, result, target)
+        row, final = _tuning.sweep_row(name, lrs, result, target, ranking)
         rows.append(row)
         finals[name] = (final, ~np.isfinite(final))
+        table += [(name, *values) for values in result.to_rows()]
+        cost = [cost[0] + result.steps_run, cost[1] + result.losses.size]
     seeds_note = "" if args.seeds == 1 else f", mean over {args.seeds} random inits"
     print(f"{PROG} sweep: {problem.name}: {problem.description}")
     target_note = f"; target: final loss <= {target:g}" if target is not None else ""
-    print(f"{len(lrs)} learning rates {lrs[0]:.3g} .. {lrs[-1]:.3g} (log-spaced), {steps} updates"
-          f"{seeds_note}{target_note}\n")
-    _print_table(["optimizer", "best lr", "best final loss", "lrs reaching target",
-                  "width (decades)", "diverged"], rows)
+    print(f"{lrs_note}, {steps} updates{seeds_note}{target_note}")
+    if prune is not None:
+        print(f"successive halving (reduction {prune.reduction_factor}, rungs at "
+              f"{', '.join(map(str, prune.rungs(steps)))} steps, by {args.metric}): "
+              f"{cost[0]} of {cost[1]} steps trained")
+    print()
+    best_header = "best final loss" if ranking.name == "final_loss" else f"best {ranking.name}"
+    _outputs.print_table(["optimizer", "best lr", best_header, "lrs reaching target",
+                          "width (decades)", "diverged"], rows)
     widths = [float(r[4]) for r in rows]
     if target is not None and max(widths) > 0:
         top = rows[int(np.argmax(widths))][0]
         print(f"\nwidest learning-rate range reaching loss <= {target:g}: {top} "
               f"({max(widths):.2f} decades)")
+    if args.csv:
+        _results.write_csv(args.csv, ("optimizer", *result.columns), table)
+        print(f"\nwrote {args.csv}")
     if args.no_plot:
         return 0
     from jaxopt_scratch._cli import plotting as _plotting
@@ -289,14 +305,29 @@ def sweep(args: argparse.Namespace) -> int:
     return _save(lambda: _plotting.plot_sweep(args.out, lrs, finals, target, title), args.out)
 
 
+def lr_find(args: argparse.Namespace) -> int:
+    """Learning-rate range test per optimizer: suggested lr, loss curve; a PNG."""
+    problem = _problem(args.problem)
+    names = _optimizer_names(args.optimizers)
+    low, high = _lr_range(args.lr_range)
+    if args.steps < 2:
+        raise UsageError(f"--steps must be at least 2 for a range test, got {args.steps}")
+    _check_outputs(args, "lr_find.png")
+    from jaxopt_scratch._cli import lr_find as _lr_find
+
+    return _lr_find.run(args, problem, {n: OPTIMIZERS[n] for n in names}, low, high,
+                        lambda plot: _save(plot, args.out))
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG, description=(
         "Race and sweep the tutorials' optimizers (docs/tutorial_claims.rst) with "
         "jaxopt_scratch. Problems: "
         + ", ".join(_registry.names()) + "."))
-    sub = parser.add_subparsers(dest="command", metavar="{race,sweep,seeds}")
+    sub = parser.add_subparsers(dest="command", metavar="{race,sweep,lr-find,seeds}")
     _add_race(sub)
     _add_sweep(sub)
+    _add_lr_find(sub)
     _add_seeds(sub)
     return parser
 
@@ -304,7 +335,7 @@ def _parser() -> _Parser:
 def _command(sub: Any, name: str, func: Callable[[argparse.Namespace], int], summary: str,
              description: str) -> argparse.ArgumentParser:
     """A subcommand that runs ``func(args)``, its defaults shown in ``--help``."""
-    p = sub.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, help=summary,
+    p = sub.add_parser(name, formatter_class=_HelpFormatter, help=summary,
                        description=description)
     p.set_defaults(func=func)
     return p
@@ -318,7 +349,9 @@ def _add_problem_args(p: argparse.ArgumentParser, problem: str) -> None:
 
 def _add_output_args(p: argparse.ArgumentParser, out: str) -> None:
     """``--out``, ``--no-plot`` and ``--no-progress`` (race and sweep)."""
-    p.add_argument("--out", default=out, help="PNG to write")
+    p.add_argument("--out", default=out,
+                   help="figure to write, exactly this path; its extension (.png, .pdf, .svg, "
+                   ".jpg) gives the format")
     p.add_argument("--no-plot", action="store_true", help="print the table only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -359,8 +392,25 @@ def _add_sweep(sub: Any) -> None:
                    "(P9's NumPy-seeded init for XOR)")
     p.add_argument("--clip", type=float, default=0.0, help="clip gradients to [-CLIP, CLIP]; 0 = off")
     p.add_argument("--max-batch", type=_positive_int, default=None,
-                   help="at most this many runs per compiled call (bounds memory)")
+                   help="at most this many runs per compiled call (bounds memory; default: all)")
+    _tuning.add_arguments(p, _positive_int)
     _add_output_args(p, "sweep.png")
+
+
+def _add_lr_find(sub: Any) -> None:
+    p = _command(sub, "lr-find", lr_find, summary="learning-rate range test per optimizer",
+                 description="Train once per optimizer while the learning rate grows "
+                 "exponentially every update (Smith 2017; fastai's LR finder); print the "
+                 "learning rate where the smoothed loss falls fastest and plot the curves.")
+    _add_problem_args(p, "xor_a")
+    p.add_argument("--lr-range", default="1e-6,10", metavar="LOW,HIGH",
+                   help="first and last learning rate")
+    p.add_argument("--steps", type=_positive_int, default=200,
+                   help="updates, one learning rate each")
+    p.add_argument("--seeds", type=_positive_int, default=3,
+                   help="runs from random inits drawn with seeds 0..N-1, averaged; 1 = the "
+                   "problem's own start")
+    _add_output_args(p, "lr_find.png")
 
 
 def _add_seeds(sub: Any) -> None:
@@ -385,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("choose a command: race, sweep or seeds (see --help)")
+            raise UsageError("choose a command: race, sweep, lr-find or seeds (see --help)")
         return args.func(args)
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)

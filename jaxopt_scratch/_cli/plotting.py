@@ -120,3 +120,32 @@ def plot_sweep(
     ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=100)
+
+
+def plot_lr_find(
+    path: str,
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+    title: str,
+) -> None:
+    """The learning-rate range test: smoothed loss against learning rate, one curve per optimizer.
+
+    Args:
+        path: The figure to write (its extension gives the format).
+        curves: ``{optimizer: (learning rates (n,), smoothed losses (n,), suggestion)}``;
+            the suggestion is marked with a dot (NaN: no mark).
+        title: The figure title.
+    """
+    fig, (ax,) = _figure(7.5, 4.6, 1)
+    for name, (rates, losses, suggestion) in curves.items():
+        line = ax.plot(rates, losses, lw=1.5, label=f"{name} (suggested {suggestion:.3g})")[0]
+        if np.isfinite(suggestion) and rates.size:
+            at = int(np.argmin(np.abs(np.log(rates / suggestion))))
+            ax.plot(rates[at], losses[at], "o", color=line.get_color(), ms=7)
+    _loss_axis_scale(ax, [losses for _, losses, _ in curves.values()])
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate (grows every step)", ylabel="smoothed loss",
+           title="learning-rate range test (dot: steepest fall)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=100)
