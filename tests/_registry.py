@@ -26,8 +26,12 @@ decay, trust ratio), ``decays_by_default`` (params shrink with zero gradients),
 supported), ``complex64`` (False if complex params are not), ``sign_like``
 (steps of size ~lr near the minimum: low precision may drift by a step),
 ``sign_update`` (update = lr * sign(.), so an Inf gradient leaves it finite),
-``couples_leaves`` (the update mixes leaves, as L-BFGS's inner products do: a NaN in
-one leaf reaches all), and ``tuning`` (learning rates of the hardening harnesses where the row's step
+``absorbs_inf`` (the sign of g is all that is kept, so an Inf gradient leaves
+neither the update nor the state non-finite), ``drifts`` (params move even
+under zero gradients: only finiteness is checked then), ``schedule`` (False if
+``learning_rate`` must be a number: a schedule is refused), ``couples_leaves`` (the
+update mixes leaves, as L-BFGS's inner products do: a NaN in one leaf reaches all),
+and ``tuning`` (learning rates of the hardening harnesses where the row's step
 scale differs from :data:`TUNING`, as for LARS).
 
 A row is then covered, without editing any harness, by:
@@ -74,6 +78,21 @@ SECOND_VALUE: dict[str, float] = {
     "momentum": 0.5,
     "trust_coefficient": 0.01,
     "weight_decay": 0.1,
+    # Issue 12's optimizers (adam_variants, rms_variants, sign, sgd_variants, optimistic).
+    "alpha": 0.5,
+    "b3": 0.9,
+    "beta": 0.5,
+    "clipping_threshold": 0.1,
+    "decay_rate": 0.5,
+    "eta": 0.1,
+    "eta_minus": 0.3,
+    "eta_plus": 1.5,
+    "gamma": 1.0,
+    "max_step_size": 0.05,  # reached by Rprop's growing steps (from 0.015) within 10 steps
+    "min_norm": 1.0,
+    "min_step_size": 0.2,
+    "rho": 0.5,
+    "threshold": 4.0,  # RAdam: rho_t passes 4 at t = 5 (below 4 the rectifier is NaN)
 }
 
 # Modules whose public functions are optimizer aliases (each needs a row).
@@ -97,6 +116,9 @@ class Entry:
     complex64: bool = True  # complex params are supported (checked against optax)
     sign_like: bool = False  # steps of size ~lr near the minimum (Lion; RMSProp, |g|/sqrt(v) ~ 1)
     sign_update: bool = False  # the update is lr * sign(.): an Inf gradient leaves it finite
+    absorbs_inf: bool = False  # stateless sign of g (signSGD, Rprop): an Inf leaves no trace
+    drifts: bool = False  # params move under zero gradients (noise, nonzero initial moments)
+    schedule: bool = True  # learning_rate may be a schedule (Rprop's is an initial step size)
     couples_leaves: bool = False  # the update mixes leaves (L-BFGS's inner products)
     tuning: Mapping[str, float] = dataclasses.field(default_factory=dict)  # see TUNING
     family: str = ""  # module of the alias, e.g. "_optimizers.adam"
@@ -124,6 +146,9 @@ class Entry:
 TUNING: dict[str, float] = {
     "precision": 0.05,  # test_hardening_precision: 3 and 100 steps on tiny_params
     "long_run": 1e-2,  # test_hardening_longrun: peak of a cosine decay over 100k steps
+    # Not a learning rate: how many steps of size lr a sign_like row's low-precision run
+    # may fall out of phase with its float32 run (test_hardening_precision).
+    "sign_gap": 3.0,
     # Not learning rates: the tolerances of test_common's vmap-versus-loop comparison.
     "traced_rtol": 1e-6,
     "traced_atol": 1e-7,
@@ -206,6 +231,49 @@ REGISTRY: tuple[Entry, ...] = (
     row(jos.lbfgs, 0.5, name="lbfgs_fixed_step", options={"linesearch": None},
         needs_params=True, couples_leaves=True,
         tuning={"traced_rtol": 1e-5, "traced_atol": 1e-6}),
+    # _optimizers.adam_variants
+    row(jos.adabelief, 0.1),
+    row(jos.adabelief, 0.1, name="adabelief_weight_decay", options={"weight_decay": 1e-2},
+        optax=lambda lr: optax.chain(optax.scale_by_belief(), optax.add_decayed_weights(1e-2),
+                                     optax.scale_by_learning_rate(lr)),
+        needs_params=True, decays_by_default=True),
+    row(jos.radam, 0.1),
+    # Its default eps is the usual second value; its moments start at 1e-6, so a zero
+    # gradient still moves the params while m decays.
+    row(jos.yogi, 0.1, second={"eps": 0.1}, drifts=True),
+    # b1 = 0.98 is a long momentum: on the bowl it needs large steps to settle in 200
+    # (and b1 = 0.5 at such steps makes the vmap/loop rounding gap grow past a few ulps).
+    row(jos.adan, 1.5, second={"b1": 0.9}, needs_params=True, complex64=False),
+    row(jos.novograd, 0.05, needs_params=True),
+    # _optimizers.rms_variants
+    # Adadelta's unit step is ~sqrt(eps) = 1e-3: larger learning rates everywhere.
+    row(jos.adadelta, 10.0, needs_params=True, complex64=False,
+        tuning={"precision": 10.0, "long_run": 10.0}),
+    row(jos.adafactor, 0.1, needs_params=True),
+    row(jos.sm3, 1.0, complex64=False, sign_like=True),  # its first step is lr * sign(g)
+    # _optimizers.sign
+    # Precision runs: a step that divides a coordinate of tiny_params (0.05 into 0.4) lands
+    # it on 0, where rounding alone picks the next sign; 0.07 divides none of them.
+    row(jos.sign_sgd, 0.05, complex64=False, sign_like=True, sign_update=True, absorbs_inf=True,
+        tuning={"precision": 0.07}),
+    # Signum's momentum keeps the old sign for several steps past the minimum: a limit
+    # cycle several steps wide, whose phase rounding shifts (measured 5.9 lr in bfloat16).
+    row(jos.signum, 0.03, complex64=False, sign_like=True, sign_update=True,
+        tuning={"precision": 0.07, "sign_gap": 8.0}),
+    # optax 0.2.8's rprop returns the previous step's update (optax#1725): no counterpart.
+    # Steps grow by 1.2 per step: from 0.015 they reach the bowl's minimum after ~20 steps
+    # (sooner, and float32 and float64 positions near 0 differ by more than rtol 1e-5).
+    row(jos.rprop, 0.015, optax=None, complex64=False, sign_like=True, sign_update=True,
+        absorbs_inf=True, schedule=False),
+    # _optimizers.sgd_variants
+    row(jos.noisy_sgd, 0.1, complex64=False, drifts=True),
+    # Shrinks params by 1/sqrt(1 + lr^2) per step, not by a weight decay (tested in its file).
+    row(jos.fromage, 0.1, needs_params=True, decays_by_default=True, drifts=True,
+        complex64=False),
+    # _optimizers.optimistic
+    row(jos.optimistic_gradient_descent, 0.1, complex64=False),
+    row(jos.optimistic_adam, 0.1, complex64=False),
+    row(jos.optimistic_adam_v2, 0.1),
     # _contrib (jos.contrib): append rows here.
     # _contrib.muon: the bowl's leaves are vectors, so these rows exercise the AdamW
     # fallback; tests/test_contrib_muon.py covers the matrices.

@@ -71,6 +71,10 @@ class CommonTest(chex.TestCase):
     def test_accepts_a_schedule_as_learning_rate(self, name):
         lr = R.BY_NAME[name].learning_rate
         halving = lambda count: lr * 0.5 ** count.astype(jnp.float32)
+        if not R.BY_NAME[name].schedule:  # refused up front, naming the argument
+            with pytest.raises(TypeError, match="`learning_rate`"):
+                _tx(name, halving)
+            return
         traj = _problems.trajectory(_tx(name, halving), BOWL, 3)
         constant = _bowl_f32(name)
         # The schedule sees count 0 first: the first step is the constant-lr step...
@@ -117,8 +121,10 @@ class CommonTest(chex.TestCase):
         f32 = _bowl_f32(name)
         # bfloat16 keeps 8 significant bits (4e-3 relative per rounding of the
         # params); over the first 20 steps the paths drifted apart by at most
-        # 3.4e-2 relative (measured), and both converge.
-        np.testing.assert_allclose(bf16[:20], f32[:20], rtol=0.1)
+        # 3.4e-2 relative (measured), and both converge. A fast row (Adan, NovoGrad,
+        # SM3) passes near 0 within 20 steps, where the rounding error of the O(4)
+        # positions is absolute: atol is two bfloat16 ulps at 4 (2**-6 each).
+        np.testing.assert_allclose(bf16[:20], f32[:20], rtol=0.1, atol=2**-5)
         self.assertLess(_loss(bf16)[-1], 1e-3 * 25.0)
 
     @parameterized.named_parameters(*CASES)
@@ -132,8 +138,10 @@ class CommonTest(chex.TestCase):
                 self.assertEqual(x.dtype, jnp.float64)
             f64 = _problems.trajectory(tx, BOWL, STEPS, jnp.float64)
         # float32 and float64 agree to float32 precision while far from the minimum
-        # (measured <= 9e-7 relative over the first 20 steps).
-        np.testing.assert_allclose(f64[:20], _bowl_f32(name)[:20], rtol=1e-5)
+        # (measured <= 9e-7 relative over the first 20 steps). Near 0 (fast rows pass
+        # there within 20 steps) the error is absolute: 20 steps of float32 rounding of
+        # O(4) positions, a few 2**-21 (measured <= 4.9e-7, NovoGrad).
+        np.testing.assert_allclose(f64[:20], _bowl_f32(name)[:20], rtol=1e-5, atol=5e-6)
         self.assertLess(_loss(f64)[-1], 1e-3 * 25.0)
 
     @parameterized.named_parameters(*CASES)

@@ -246,12 +246,34 @@ ALIAS_RANGES = {
     "initial_scale": (-1.0, _NONNEG, 0.0),
     "initial_accumulator_value": (-1.0, _NONNEG, 0.0),
     "trust_coefficient": (0.0, _POSITIVE, 1e-6),
+    "rho": (1.0, _DECAY, 0.0),
+    "b3": (1.0, _DECAY, 0.0),
+    "threshold": (math.nan, _REAL, -1.0),
+    "eta": (-0.1, _NONNEG, 0.0),
+    "gamma": (-0.1, _NONNEG, 0.0),
+    "alpha": (math.nan, _REAL, -1.0),
+    "beta": (math.nan, _REAL, -1.0),
+    "optimism": (math.nan, _REAL, -1.0),
+    "min_norm": (-1.0, _NONNEG, 0.0),
+    "eta_minus": (-0.5, _NONNEG, 0.0),
+    "eta_plus": (-1.2, _NONNEG, 0.0),
+    "min_step_size": (-1.0, _NONNEG, 0.0),
+    "max_step_size": (-1.0, _NONNEG, 1e-6),  # the edge may not undercut min_step_size
+    "decay_rate": (math.nan, _REAL, -1.0),
+    "decay_offset": (math.nan, _REAL, -3),
+    "clipping_threshold": (-1.0, _NONNEG, 0.0),
+    "weight_decay_rate": (-0.1, _NONNEG, 0.0),
+}
+# (alias, argument) -> the same triple, where an argument's range depends on the alias.
+ALIAS_RANGE_OVERRIDES = {
+    ("signum", "beta"): (1.0, _DECAY, 0.0),  # an EMA decay (optimistic aliases: any real)
 }
 # Structural options: static, never range-checked.
 STRUCTURAL = {"mu_dtype", "nesterov", "mask", "eps_in_sqrt", "centered", "bias_correction",
               "bias_correction_mu", "bias_correction_nu",
               "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask",
-              "memory_size", "scale_init_precond", "linesearch"}
+              "key", "seed", "min_dim_size_to_factor", "multiply_by_parameter_scale",
+              "dtype_momentum", "factored", "memory_size", "scale_init_precond", "linesearch"}
 
 
 # Every alias function of the registry (once, whatever its variants), by test name.
@@ -277,7 +299,7 @@ class AliasHyperparameterRangeTest(parameterized.TestCase):
 
     @parameterized.named_parameters(*_alias_cases())
     def test_out_of_range_names_argument_and_range(self, alias, arg):
-        bad, interval, edge = ALIAS_RANGES[arg]
+        bad, interval, edge = ALIAS_RANGE_OVERRIDES.get((alias, arg), ALIAS_RANGES[arg])
         kwargs = {"learning_rate": 0.1}
         ALIAS_FUNCTIONS[alias](**{**kwargs, arg: edge})  # the edge of the range is accepted
         for value in (bad, math.nan, np.float32(bad), jnp.asarray(bad)):

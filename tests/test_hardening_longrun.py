@@ -57,16 +57,19 @@ class LongRunTest(parameterized.TestCase):
         # around the minimum (measured: a flat 1.25e-5 for RMSProp); decaying lr
         # is how such runs are meant to converge, and then every alias does.
         entry = R.BY_NAME[name]  # tuning: LARS' steps carry trust_coefficient = 1e-3
-        schedule = jos.cosine_decay_schedule(entry.tuned("long_run"), CHUNKS * CHUNK)
+        # Rprop's learning_rate is an initial step size, not a schedule: constant.
+        schedule = (jos.cosine_decay_schedule(entry.tuned("long_run"), CHUNKS * CHUNK)
+                    if entry.schedule else entry.tuned("long_run"))
         (params, state), losses = _long_run(entry.make(schedule))
         losses = np.asarray(losses)
         self.assertTrue(np.all(np.isfinite(losses)), f"{name}: {losses}")
         self.assertTrue(P.all_finite(params) and P.all_finite(state))
         initial = float(_loss(jnp.asarray([1.0, -2.0])))
         self.assertLess(losses[-1], 1e-4 * initial, f"{name} did not converge: {losses}")
-        # Still improving over the last 90k steps (or already exactly at the minimum).
-        self.assertTrue(losses[-1] < losses[0] or losses[0] == losses[-1] == 0,
-                        f"{name} stopped converging: {losses}")
+        # Still improving over the last 90k steps (or already exactly at the minimum);
+        # a constant-rate Rprop instead settles within 10k steps on its min_step_size cycle.
+        self.assertTrue(losses[-1] < losses[0] or losses[0] == losses[-1] == 0
+                        or not entry.schedule, f"{name} stopped converging: {losses}")
         count = jax.tree.leaves(state)[0]  # the first transform's step count
         if jnp.result_type(count) == jnp.int32:
             self.assertEqual(int(count), CHUNKS * CHUNK)

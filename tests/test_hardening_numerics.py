@@ -59,10 +59,14 @@ class NonFiniteGradientTest(chex.TestCase):
         # Documented: an Inf gradient makes the update non-finite, except for
         # Lion (sign(inf) = 1), whose momentum then holds the Inf: either way it
         # is visible, and only apply_if_finite keeps the state clean.
+        # signSGD and Rprop keep only sign(g): sign(inf) = 1 is a finite step, nothing to see.
         tx = R.BY_NAME[name].make(0.1)
         params = P.tiny_params()
         u, state = self.variant(tx.update)(_with_bad(P.bowl_grad(params), jnp.inf),
                                            tx.init(params), params)
+        if R.BY_NAME[name].absorbs_inf:
+            self.assertTrue(P.all_finite(u) and P.all_finite(state))
+            return
         self.assertFalse(P.all_finite(u) and P.all_finite(state), f"{name} absorbed an Inf")
         if not R.BY_NAME[name].sign_update:
             self.assertFalse(np.isfinite(u["w"][0]))
@@ -192,6 +196,8 @@ class ZeroGradientTest(chex.TestCase):
             self.variant, tx, params, lambda p: jax.tree.map(jnp.zeros_like, p), ZERO_STEPS)
         self.assertTrue(P.all_finite(final) and P.all_finite(state))
         entry = R.BY_NAME[name]
+        if entry.drifts:  # noise or nonzero initial moments: finiteness is the claim
+            return
         if entry.decays_by_default:
             # Only the decoupled weight decay acts: p_T = (1 - lr * wd)^T p_0.
             wd = entry.hyperparams["weight_decay"][0]  # the alias's default

@@ -106,7 +106,9 @@ class LowPrecisionTracksFloat32Test(chex.TestCase):
         # ones (Lion; RMSProp near the minimum, where |g|/sqrt(v) ~ 1): there a
         # rounding flips a step of size lr out of phase, a transient gap of two
         # steps (2 * lr = 0.1, measured 0.107); their end points still agree to 0.05.
-        tolerance = 3 * _learning_rate(name) if R.BY_NAME[name].sign_like else 0.03
+        # Rows with momentum on a sign (Signum) cycle wider: their registry "sign_gap".
+        entry = R.BY_NAME[name]
+        tolerance = entry.tuned("sign_gap") * _learning_rate(name) if entry.sign_like else 0.03
         self.assertLess(deviation, tolerance, f"{name} in {dtype} drifted by {deviation}")
         start = P.bowl_loss(P.tiny_params())
         final = P.bowl_loss(jax.tree.map(lambda x: x[-1], low))

@@ -52,7 +52,8 @@ def test_core_optax_names_are_exported():
 # optax arguments we do not offer yet (reported to the lead), per public name.
 KNOWN_GAPS: dict[str, set[str]] = {}
 # Keyword-only arguments we add after optax's (each documented in its docstring).
-EXTENSIONS: dict[str, set[str]] = {"scale_by_zoom_linesearch": {"interpolation"}}
+EXTENSIONS: dict[str, set[str]] = {"scale_by_zoom_linesearch": {"interpolation"},
+                                   "adabelief": {"weight_decay", "mask"}}
 
 
 def _parameters(fn):
@@ -85,6 +86,10 @@ def test_signatures_match_optax(name):
         # The default line search is each library's own zoom search (an object).
         assert isinstance(ours[-1][2], jos.GradientTransformationExtraArgs)
         ours[-1], theirs[-1] = (*ours[-1][:2], "zoom"), (*theirs[-1][:2], "zoom")
+    if name == "scale_by_factored_rms":
+        # The default decay_rate_fn is each library's own 1 - (k + 1)**-c (a function).
+        assert ours[-1][0] == theirs[-1][0] == "decay_rate_fn"
+        ours[-1], theirs[-1] = (*ours[-1][:2], "pow"), (*theirs[-1][:2], "pow")
     if name == "scale_by_learning_rate":
         # optax defaults learning_rate to None (no scaling); we require a value.
         theirs[0] = (theirs[0][0], theirs[0][1], inspect.Parameter.empty)
