@@ -5,8 +5,9 @@ tests; importing this module has no side effects)::
 
     python tests/optax_suite/_shim.py {jos|optax} <test file> <result json>
 
-In ``jos`` mode a meta-path finder answers every ``import optax...``: the test files themselves
-and optax's ``test_utils`` helper are loaded from optax's sources, every other optax module is a
+In ``jos`` mode a meta-path finder answers every ``import optax...``: the test files themselves,
+optax's ``test_utils`` and the few test helpers in :data:`TEST_HELPERS` are loaded from optax's
+sources, every other optax module is a
 :class:`ShimModule` whose attributes are the ``jaxopt_scratch`` objects of the same name
 (``tree_<name>`` of ``optax.tree_utils`` is ``jos.tree.<name>``). A name with no counterpart
 is a :func:`missing` stand-in that raises :class:`MissingName` when it is used, so a test that
@@ -87,6 +88,24 @@ def _is_real_code(fullname: str) -> bool:
     return last.endswith("_test") or last == "test_utils"
 
 
+# Helpers optax's test files use to set up or check a test, not the optimizers under test;
+# they are taken from optax's sources (``--strict`` in the runner turns this off).
+TEST_HELPERS = {"optax._src.utils": ("x64_precision",), "optax._src.numerics": ("abs_sq",)}
+if os.environ.get("JOS_OPTAX_SUITE_STRICT"):
+    TEST_HELPERS = {}
+
+
+def _real_module(root: pathlib.Path, fullname: str) -> types.ModuleType:
+    """optax's own module ``fullname``, loaded from source (its imports still see the shims)."""
+    key = f"_optax_source_.{fullname}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, _source(root, fullname))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
 _PROBED = ("__", "pytest_", "setup", "teardown", "setUp", "tearDown", "load_tests")
 
 
@@ -105,6 +124,8 @@ class ShimModule(types.ModuleType):
         if _source(self._root, full) is not None:  # a submodule of optax
             return importlib.import_module(full)
         value = _resolve(self.__name__, name)
+        if value is None and name in TEST_HELPERS.get(self.__name__, ()):
+            value = getattr(_real_module(self._root, self.__name__), name)
         if value is None:
             self._log.append(full)
             value = missing(full)
@@ -188,14 +209,16 @@ class _Recorder:
             if report.passed:
                 self._store(item.nodeid, "passed")
             elif report.skipped:
-                self._store(item.nodeid, "skipped")
+                reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else ""
+                self._store(item.nodeid, "skipped", str(reason))
             else:
                 name = _missing_in(call.excinfo)
                 if name is not None:
                     self._store(item.nodeid, "missing", name)
                 else:
                     text = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
-                    self._store(item.nodeid, "failed", text.splitlines()[0] if text else "")
+                    lines = text.strip().splitlines()
+                    self._store(item.nodeid, "failed", " ".join(lines[:3]) if lines else "")
 
 
 def main(argv: list[str]) -> int:

@@ -9,10 +9,11 @@ Opt-in (never collected by pytest; the names do not match ``test_*.py``)::
 The test files are read from the installed optax package at run time (the wheel ships them;
 nothing of optax is copied into this repository). Each file runs twice, in a fresh
 interpreter each time (``_shim.py``): once with optax itself (the baseline) and once with every
-``optax`` module served by ``jaxopt_scratch``. Among the tests that pass with optax, each is
-then *passed*, *failed* (ran and did not pass: a numerical or behavioural difference, or an
-error) or *cannot run* (it needs an optax name that jaxopt_scratch lacks; that name is
-recorded). The report ends with the missing names ordered by how many tests each blocks.
+``optax`` module served by ``jaxopt_scratch`` (optax's test helpers ``x64_precision`` and
+``abs_sq`` stay optax's unless ``--strict``). Among the tests that pass with optax, each is then
+*passed*, *failed* (ran and did not pass: a numerical or behavioural difference, or an error),
+*cannot run* (it needs an optax name that jaxopt_scratch lacks; that name is recorded) or
+*skipped* (the test skipped itself under jaxopt_scratch; the reason is listed). The report ends with the missing names ordered by how many tests each blocks.
 Baselines are cached by file content in ``--cache`` (default: the system temp directory).
 """
 
@@ -24,6 +25,7 @@ import concurrent.futures
 import hashlib
 import importlib.util
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -78,6 +80,9 @@ def baseline(path: pathlib.Path, cache: pathlib.Path, timeout: float) -> dict:
     return data
 
 
+_COUNTED = ("passed", "failed", "cannot run", "skipped")
+
+
 def _short(nodeid: str) -> str:
     return nodeid.split("::", 1)[-1]
 
@@ -91,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=pathlib.Path,
                         default=pathlib.Path(tempfile.gettempdir()) / "jos_optax_suite")
     parser.add_argument("--json", type=pathlib.Path, help="write every test's outcome here")
+    parser.add_argument("--strict", action="store_true",
+                        help="also serve optax's test helpers (x64_precision, abs_sq) from jos")
     parser.add_argument("--show-failures", type=int, default=40,
                         help="list up to this many failed tests with their first error line")
     args = parser.parse_args(argv)
 
     root = optax_root()
+    if args.strict:
+        os.environ["JOS_OPTAX_SUITE_STRICT"] = "1"
     patterns = list(args.files or DEFAULT_FILES) + (list(EXTRA_FILES) if args.extra else [])
     files = sorted({p for pattern in patterns for p in root.glob(pattern)})
     if not files:
@@ -109,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
     totals = collections.Counter()
     blocked_by = collections.Counter()
-    failures, per_file, report = [], [], {}
+    failures, skips, per_file, report = [], [], [], {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for path, base, ours in pool.map(both, files):
             rel = str(path.relative_to(root))
@@ -130,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif outcome == "missing":
                     counts["cannot run"] += 1
                     blocked_by[mine["detail"]] += 1
+                elif outcome == "skipped":
+                    counts["skipped"] += 1
+                    skips.append(f"{rel}::{_short(nodeid)}: {mine['detail']}")
                 else:
                     counts["failed"] += 1
                     failures.append(f"{rel}::{_short(nodeid)}: {mine['detail']}")
@@ -137,19 +149,24 @@ def main(argv: list[str] | None = None) -> int:
             totals.update(counts)
             per_file.append((rel, counts, base.get("seconds", 0), ours.get("seconds", 0)))
             print(f"{rel:45s} pass {counts['passed']:4d}  fail {counts['failed']:4d}  "
-                  f"cannot-run {counts['cannot run']:4d}  (optax passes "
-                  f"{counts['passed'] + counts['failed'] + counts['cannot run']}; "
+                  f"cannot-run {counts['cannot run']:4d}  skipped {counts['skipped']:3d}  "
+                  f"(optax passes {sum(counts[k] for k in _COUNTED)}; "
                   f"jos run {ours.get('seconds', 0):.0f} s)", flush=True)
 
-    ran = totals["passed"] + totals["failed"] + totals["cannot run"]
+    ran = sum(totals[k] for k in _COUNTED)
     print(f"\nOf {ran} tests that pass with optax: {totals['passed']} pass with jaxopt_scratch, "
-          f"{totals['failed']} fail, {totals['cannot run']} cannot run (a missing name); "
-          f"{totals['not passing with optax']} tests do not pass with optax itself and are "
-          f"not counted.")
+          f"{totals['failed']} fail, {totals['cannot run']} cannot run (a missing name), "
+          f"{totals['skipped']} skip themselves; {totals['not passing with optax']} tests do "
+          f"not pass with optax itself and are not counted.")
     if blocked_by:
         print("\nMissing names, by the number of tests each blocks:")
         for name, n in blocked_by.most_common():
             print(f"  {n:4d}  {name}")
+    if skips:
+        reasons = collections.Counter(line.split(": ", 1)[-1] for line in skips)
+        print("\nSkipped under jaxopt_scratch (passed with optax), by reason:")
+        for reason, n in reasons.most_common():
+            print(f"  {n:4d}  {reason}")
     if failures:
         print(f"\nFailed tests ({len(failures)}; first {args.show_failures}):")
         for line in failures[: args.show_failures]:
