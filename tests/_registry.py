@@ -305,15 +305,17 @@ REGISTRY: tuple[Entry, ...] = (
     # _contrib.dog: parameter-free; the learning rate multiplies the estimated step. The
     # default first steps (r_eps ~ 1e-6) are too small for the harnesses to see anything.
     row(jos.contrib.dog, 1.0, options={"init_step": ("distance", 0.1)}, needs_params=True,
-        second={"eps": 1e-3}),
+        second={"eps": 1e-3}, tuning={"long_run": 1.0}),
     row(jos.contrib.dowg, 1.0, options={"init_estim_sq_dist": 0.1}, needs_params=True,
-        second={"eps": 1e-2, "init_estim_sq_dist": 0.5}),
+        second={"eps": 1e-2, "init_estim_sq_dist": 0.5}, tuning={"long_run": 1.0}),
     # _contrib.coin_betting: the learning rate multiplies the gradients the bets see; eps
     # is the first scale L_0, which |g| overrides unless eps is larger.
-    row(jos.contrib.cocob, 1.0, needs_params=True, second={"alpha": 10.0, "eps": 5.0}),
+    # optax's COCOB and MADGRAD fail on complex params (maximum, cbrt): no complex parity.
+    row(jos.contrib.cocob, 1.0, needs_params=True, second={"alpha": 10.0, "eps": 5.0},
+        complex64=False),
     # _contrib.madgrad
-    row(jos.contrib.madgrad, 0.1, needs_params=True),
-    row(jos.contrib.scale_by_madgrad, 0.1, needs_params=True),
+    row(jos.contrib.madgrad, 0.1, needs_params=True, complex64=False),
+    row(jos.contrib.scale_by_madgrad, 0.1, needs_params=True, complex64=False),
     # _contrib.galore: the bowl's leaves are vectors (Adam, unprojected);
     # tests/test_contrib_galore.py covers the projected matrices.
     row(jos.contrib.galore, 0.1, needs_params=True, second={"scale": 0.5}),

@@ -64,8 +64,8 @@ class BehaviourTest(chex.TestCase):
 class ErrorTest(parameterized.TestCase):
 
     @parameterized.named_parameters(
-        ("alpha", lambda: jos.contrib.cocob(alpha=0.0), "alpha"),
-        ("eps", lambda: jos.contrib.scale_by_cocob(eps=0.0), "eps"),
+        ("alpha", lambda: jos.contrib.cocob(alpha=float("nan")), "alpha"),
+        ("eps", lambda: jos.contrib.scale_by_cocob(eps=-1.0), "eps"),
         ("s_init", lambda: jos.contrib.mechanize(jos.sgd(1.0), s_init=0.0), "s_init"),
         ("num_betas", lambda: jos.contrib.mechanize(jos.sgd(1.0), num_betas=0), "num_betas"))
     def test_bad_arguments_raise_naming_them(self, make, name):

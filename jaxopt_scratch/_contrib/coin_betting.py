@@ -48,8 +48,8 @@ def scale_by_cocob(
     The output is the displacement itself (no learning rate, no sign to add).
 
     Args:
-        alpha: :math:`\alpha > 0`, caps the early bets.
-        eps: :math:`\varepsilon > 0`, the initial :math:`L`.
+        alpha: :math:`\alpha` (real; 100 in the paper), caps the early bets.
+        eps: :math:`\varepsilon \ge 0`, the initial :math:`L`.
 
     Returns:
         A transform whose state is :class:`COCOBState`.
@@ -58,9 +58,9 @@ def scale_by_cocob(
         Orabona & Tommasi, `Training Deep Networks without Learning Rates Through
         Coin Betting <https://arxiv.org/abs/1705.07795>`_, 2017 (Algorithm 2).
     """
-    _checks.check_interval("alpha", alpha, 0.0, None, low_open=True)
-    _checks.check_interval("eps", eps, 0.0, None, low_open=True,
-                           hint="It is the first scale L_0 and a divisor; use e.g. 1e-8.")
+    _checks.check_interval("alpha", alpha)  # any real: it only caps the first bets
+    _checks.check_nonnegative("eps", eps, "It is the first scale L_0; use e.g. 1e-8 (with 0, a "
+                              "coordinate whose first gradient is 0 gets 0/0).")
 
     def init_fn(params):
         zeros = _tree_math.zeros_like_state(params)

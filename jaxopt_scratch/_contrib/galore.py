@@ -145,6 +145,14 @@ def scale_by_galore(
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
+        if jax.tree.structure(updates) != jax.tree.structure(state.projector):
+            # Structure only: projectors have their own shapes (the base optimizer checks those).
+            raise ValueError(
+                f"`scale_by_galore`: the updates tree does not match the state built by `init`.\n"
+                f"  updates: {jax.tree.structure(updates)}\n"
+                f"  state:   {jax.tree.structure(state.projector)}\n"
+                f"Call `init` with params of the same structure as the gradients you pass to "
+                f"`update`.")
         leaves, treedef = jax.tree.flatten(updates)
         dims = leaf_dims(updates)
         refresh = state.count % update_proj_gap == 0
