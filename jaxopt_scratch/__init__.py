@@ -137,9 +137,16 @@ from jaxopt_scratch._transforms.layerwise import (
 )
 from jaxopt_scratch._transforms.layerwise import ScaleByTrustRatioState as ScaleByTrustRatioState
 from jaxopt_scratch._transforms.layerwise import scale_by_trust_ratio as scale_by_trust_ratio
+from jaxopt_scratch._transforms.lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
+from jaxopt_scratch._transforms.lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from jaxopt_scratch._transforms.linesearch import BacktrackingLinesearchInfo as BacktrackingLinesearchInfo
+from jaxopt_scratch._transforms.linesearch import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
+from jaxopt_scratch._transforms.linesearch import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
+from jaxopt_scratch._transforms.linesearch import value_and_grad_from_state as value_and_grad_from_state
 from jaxopt_scratch._transforms.noise import AddNoiseState as AddNoiseState
 from jaxopt_scratch._transforms.noise import add_noise as add_noise
 from jaxopt_scratch._transforms.normalization import centralize as centralize
+from jaxopt_scratch._transforms.polyak import scale_by_polyak as scale_by_polyak
 from jaxopt_scratch._transforms.normalization import (
     normalize_by_update_norm as normalize_by_update_norm,
 )
@@ -174,6 +181,9 @@ from jaxopt_scratch._transforms.sm3 import ScaleBySM3State as ScaleBySM3State
 from jaxopt_scratch._transforms.sm3 import scale_by_sm3 as scale_by_sm3
 from jaxopt_scratch._transforms.weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
 from jaxopt_scratch._transforms.weight_decay import add_decayed_weights as add_decayed_weights
+from jaxopt_scratch._transforms.zoom_linesearch import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from jaxopt_scratch._transforms.zoom_linesearch import ZoomLinesearchInfo as ZoomLinesearchInfo
+from jaxopt_scratch._transforms.zoom_linesearch import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 
 # --- Layer 3, wrappers (_wrappers) ---
 from jaxopt_scratch._wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
@@ -240,8 +250,10 @@ from jaxopt_scratch._optimizers.basic import rmsprop as rmsprop
 from jaxopt_scratch._optimizers.basic import sgd as sgd
 from jaxopt_scratch._optimizers.layerwise import lamb as lamb
 from jaxopt_scratch._optimizers.layerwise import lars as lars
+from jaxopt_scratch._optimizers.lbfgs import lbfgs as lbfgs
 from jaxopt_scratch._optimizers.optimistic import optimistic_adam as optimistic_adam
 from jaxopt_scratch._optimizers.optimistic import optimistic_adam_v2 as optimistic_adam_v2
+from jaxopt_scratch._optimizers.polyak import polyak_sgd as polyak_sgd
 from jaxopt_scratch._optimizers.optimistic import (
     optimistic_gradient_descent as optimistic_gradient_descent,
 )
@@ -259,6 +271,8 @@ from jaxopt_scratch._engine.loop import RunResult as RunResult
 from jaxopt_scratch._engine.loop import run as run
 from jaxopt_scratch._engine.lr_find import LRFindResult as LRFindResult
 from jaxopt_scratch._engine.lr_find import lr_find as lr_find
+from jaxopt_scratch._engine.minimize import MinimizeResult as MinimizeResult
+from jaxopt_scratch._engine.minimize import minimize as minimize
 from jaxopt_scratch._engine.pruning import Halving as Halving
 from jaxopt_scratch._engine.pruning import halving as halving
 from jaxopt_scratch._engine.results import SweepResult as SweepResult
@@ -286,6 +300,7 @@ __all__ = [
     "AddNoiseState",
     "ApplyEvery",
     "ApplyIfFiniteState",
+    "BacktrackingLinesearchInfo",
     "ClipByGlobalNormState",
     "ClipState",
     "ConditionFn",
@@ -307,6 +322,7 @@ __all__ = [
     "MaskOrFn",
     "MaskedNode",
     "MaskedState",
+    "MinimizeResult",
     "MonitorState",
     "MultiNormalDiagFromLogScale",
     "MultiSteps",
@@ -322,8 +338,10 @@ __all__ = [
     "ScaleByAdamState",
     "ScaleByAdanState",
     "ScaleByAmsgradState",
+    "ScaleByBacktrackingLinesearchState",
     "ScaleByBeliefState",
     "ScaleByDistanceOverGradientsState",
+    "ScaleByLBFGSState",
     "ScaleByLionState",
     "ScaleByNovogradState",
     "ScaleByOptimisticGradientState",
@@ -335,6 +353,7 @@ __all__ = [
     "ScaleByScheduleState",
     "ScaleByStddevState",
     "ScaleByTrustRatioState",
+    "ScaleByZoomLinesearchState",
     "ScaleState",
     "Schedule",
     "ShouldSkipUpdateFunction",
@@ -348,6 +367,7 @@ __all__ = [
     "Updates",
     "WrappedSchedule",
     "ZeroNansState",
+    "ZoomLinesearchInfo",
     "adabelief",
     "adadelta",
     "adafactor",
@@ -394,6 +414,7 @@ __all__ = [
     "keep_params_nonnegative",
     "lamb",
     "lars",
+    "lbfgs",
     "linear_onecycle_schedule",
     "linear_schedule",
     "lion",
@@ -403,6 +424,7 @@ __all__ = [
     "masked",
     "matrix_inverse_pth_root",
     "measure_with_ema",
+    "minimize",
     "monitor",
     "multi_normal",
     "multi_transform",
@@ -422,6 +444,7 @@ __all__ = [
     "periodic_update",
     "piecewise_constant_schedule",
     "piecewise_interpolate_schedule",
+    "polyak_sgd",
     "polynomial_schedule",
     "power_iteration",
     "problems",
@@ -441,15 +464,18 @@ __all__ = [
     "scale_by_adamax",
     "scale_by_adan",
     "scale_by_amsgrad",
+    "scale_by_backtracking_linesearch",
     "scale_by_belief",
     "scale_by_distance_over_gradients",
     "scale_by_factored_rms",
+    "scale_by_lbfgs",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_novograd",
     "scale_by_optimistic_gradient",
     "scale_by_param_block_norm",
     "scale_by_param_block_rms",
+    "scale_by_polyak",
     "scale_by_radam",
     "scale_by_rms",
     "scale_by_rprop",
@@ -460,6 +486,7 @@ __all__ = [
     "scale_by_stddev",
     "scale_by_trust_ratio",
     "scale_by_yogi",
+    "scale_by_zoom_linesearch",
     "scale_gradient",
     "schedules",
     "selective_transform",
@@ -485,6 +512,7 @@ __all__ = [
     "update_infinity_moment",
     "update_moment",
     "update_moment_per_elem_norm",
+    "value_and_grad_from_state",
     "warmup_constant_schedule",
     "warmup_cosine_decay_schedule",
     "warmup_exponential_decay_schedule",

@@ -17,6 +17,7 @@ from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import update as _update
 from jaxopt_scratch._engine import adapters as _adapters
+from jaxopt_scratch._engine import extra_args as _extra_args
 
 LossFn = Callable[..., jax.Array]
 SampleFn = Callable[[jax.Array], Any]
@@ -102,14 +103,26 @@ def train_steps(
 
     Step ``t`` uses ``batches[t]`` or ``sample_fn(fold_in(data_key, t))``, so the
     batches depend only on ``t``, never on how the steps are chunked. Steps with
-    ``t >= stop`` leave params and state unchanged (a padded final chunk).
+    ``t >= stop`` leave params and state unchanged (a padded final chunk). The
+    optimizer gets the extra arguments of :mod:`extra_args`; a ``key`` it declares
+    is ``fold_in(fold_in(data_key, t), 1)`` (``data_key`` defaults to ``key(0)``).
     """
+    step_key = jax.random.key(0) if data_key is None else data_key
 
     def advance(carry, t):
         params, state = carry
         batch = _adapters.batch_at(mode, t, batches, sample_fn, data_key)
-        loss, grads = jax.value_and_grad(lambda p: call_loss(loss_fn, p, batch, mode))(params)
-        updates, state = tx.update(grads, state, params)
+
+        def value_fn(p):
+            return call_loss(loss_fn, p, batch, mode)
+
+        # A line search's last evaluation is this step's value and gradient only for a
+        # deterministic (full-batch) loss.
+        loss, grads, _ = _extra_args.value_and_grad(value_fn, params, state,
+                                                    reuse=mode == "full")
+        updates, state = _extra_args.update(
+            tx, grads, state, params, value=loss, value_fn=value_fn,
+            key_fn=lambda: jax.random.fold_in(jax.random.fold_in(step_key, t), 1))
         out = loss if trace is None else (loss, trace(grads, updates, state))
         return (_update.apply_updates(params, updates), state), out
 
@@ -201,6 +214,14 @@ def run(
     counters, PRNG keys) are carried unchanged and every other leaf (activation
     functions, sizes) is held static; ``loss_fn`` always receives the whole pytree.
 
+    Optimizers that need more than the gradient work unchanged: an ``update``
+    that takes extra keyword arguments receives ``value=`` (:math:`\ell_t`),
+    ``grad=`` and ``value_fn=`` (the loss on :math:`B_t` as a function of the
+    params), so ``jos.run(jos.lbfgs(), loss_fn, params, 50)`` needs nothing more;
+    with a full batch, the value and gradient a line search computed at the new
+    params are reused instead of evaluated again. An ``update`` that declares a
+    keyword-only ``key`` argument gets ``fold_in(fold_in(key, t), 1)``.
+
     The compiled program is cached on ``(optimizer, loss_fn, sample_fn, num_steps,
     record_every)``: reuse the same objects to avoid recompiling.
 
@@ -211,7 +232,8 @@ def run(
         num_steps: The number of updates, a Python int ``>= 0``.
         batches: Minibatches stacked along a leading steps axis.
         sample_fn: A function of a PRNG key returning one minibatch.
-        key: The PRNG key for ``sample_fn``; default ``jax.random.key(0)``.
+        key: The PRNG key for ``sample_fn`` and for an optimizer that asks for
+            one; default ``jax.random.key(0)``.
         record_every: Record the params every this many updates; must divide
             ``num_steps``. ``None`` records only the first and the last params.
         eval_batch: The batch for ``final_loss`` (default: see above).
@@ -249,7 +271,7 @@ def run(
                                 _adapters.final_rule(loss_fn, mode, eval_batch))
     result = _run_jit(
         optimizer, loss_fn, sample_fn, mode, num_steps, record_every, binding,
-        trained, held, batches, key if mode == "sample" else None, eval_batch,
+        trained, held, batches, key, eval_batch,
     )
     if static is None:
         return result

@@ -268,7 +268,9 @@ def sweep(
     ``init_key, data_key = jax.random.split(jax.random.key(s))``: the params are
     ``init_params(init_key)`` when ``init_params`` is a function (else the given
     pytree, shared by all runs) and ``data_key`` is :func:`run`'s ``key``. Every
-    configuration with the same seed sees the same batches. As in :func:`run`, the
+    configuration with the same seed sees the same batches. As in :func:`run`,
+    optimizers that need the loss (``value=``, ``grad=``, ``value_fn=``, such as
+    :func:`lbfgs` or :func:`polyak_sgd`) or a ``key=`` get it at every step, and the
     params may be any pytree (an equinox module, a flax nnx state: only their float
     arrays are trained) and the final loss follows :func:`run`'s rule (on
     ``eval_batch``, else the whole data set if ``loss_fn`` takes no batch, else the

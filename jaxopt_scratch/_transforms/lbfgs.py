@@ -56,15 +56,9 @@ def precondition_by_lbfgs(
     def pair(i):
         return jax.tree.map(lambda m: m[i], (diff_params_memory, diff_updates_memory))
 
-    def weighted_dot(i, a, b):
-        # An empty slot (weight 0) contributes exactly 0, even if the product overflows
-        # (0 * inf would be NaN).
-        rho = weights_memory[i]
-        return jnp.where(rho == 0, jnp.zeros_like(rho), rho * _dot(a, b, dt))
-
     def first_loop(q, i):
         s, y = pair(i)
-        alpha = weighted_dot(i, s, q)
+        alpha = weights_memory[i] * _dot(s, q, dt)
         return _axpy(-alpha, y, q), alpha
 
     q, alphas = jax.lax.scan(first_loop, updates, order, reverse=True)
@@ -73,7 +67,7 @@ def precondition_by_lbfgs(
     def second_loop(r, i_alpha):
         i, alpha = i_alpha
         s, y = pair(i)
-        beta = weighted_dot(i, y, r)
+        beta = weights_memory[i] * _dot(y, r, dt)
         return _axpy(alpha - beta, s, r), None
 
     r, _ = jax.lax.scan(second_loop, r, (order, alphas))
@@ -171,12 +165,17 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> _b
         y = diff(updates, state.updates, like)
         sy = _dot(y, s, dt)
         rho = jnp.where(sy == 0, jnp.zeros_like(sy), 1 / sy)
+        # A pair without curvature (<s, y> = 0, e.g. a constant gradient) is stored as
+        # zeros: its weight 0 already removes it from the recursion, and zero vectors keep
+        # 0 * (an overflowing inner product) from turning into NaN there.
+        kept_s, kept_y = (jax.tree.map(lambda a: jnp.where(sy == 0, jnp.zeros_like(a), a), v)
+                          for v in (s, y))
 
         def store(memory, new):
             return jax.tree.map(lambda m, x: m.at[newest].set(x), memory, new)
 
-        s_memory = store(state.diff_params_memory, s)
-        y_memory = store(state.diff_updates_memory, y)
+        s_memory = store(state.diff_params_memory, kept_s)
+        y_memory = store(state.diff_updates_memory, kept_y)
         weights = state.weights_memory.at[newest].set(jnp.where(first, 0, rho))
         if scale_init_precond:
             yy = _dot(y, y, dt)
