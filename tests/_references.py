@@ -419,3 +419,135 @@ class ScheduleFree(Oracle):
         self.z = [z + s for z, s in zip(self.z, steps)]
         self.x = [(1 - c) * x + c * z for x, z in zip(self.x, self.z)]
         return [self.b1 * x + (1 - self.b1) * z - y for x, z, y in zip(self.x, self.z, params)]
+
+
+# Issue 14, item 2: optimizers beyond optax (SOAP, MARS, cautious updates).
+
+
+class Soap(Oracle):
+    """Vyas et al. 2024 ("SOAP"), Algorithm 3 for matrices, vectors and scalars.
+
+    Per matrix leaf: G' = QL^T G QR; M = b1 M + (1-b1) G; V = b2 V + (1-b2) G'^2;
+    N = QL [(QL^T M QR) / (sqrt(V) + eps)] QR^T; L = bs L + (1-bs) G G^T,
+    R = bs R + (1-bs) G^T G. What the box leaves out, from the authors' code: the
+    first call only sets L, R and Q = eigh (eigenvalues decreasing) and takes no
+    step; the Adam count k starts at the second call and N is multiplied by
+    sqrt(1 - b2^k) / (1 - b1^k); after call t with t - 1 a positive multiple of
+    ``freq``, Algorithm 4 with the code's sort: S = L Q, the columns of S (and
+    the rows or columns of V) ordered by diag(Q^T L Q) decreasing, Q = QR(S).
+    An axis longer than ``max_dim`` keeps the identity; vectors are rotated only
+    with ``precondition_1d``; scalars never.
+    """
+
+    def __init__(self, b1=0.95, b2=0.95, shampoo_beta=None, eps=1e-8, freq=10, max_dim=10000,
+                 precondition_1d=False):
+        self.b1, self.b2, self.eps, self.freq = b1, b2, eps, freq
+        self.bs = b2 if shampoo_beta is None else shampoo_beta
+        self.max_dim, self.p1d = max_dim, precondition_1d
+        self.t, self.leaves = 0, None
+
+    def _sides(self, g):
+        if g.ndim == 2:
+            return [g.shape[0] <= self.max_dim, g.shape[1] <= self.max_dim]
+        if g.ndim == 1:
+            return [self.p1d and g.shape[0] <= self.max_dim]
+        assert g.ndim == 0, "the oracle covers scalars, vectors and matrices"
+        return []
+
+    @staticmethod
+    def _rotate(x, qs, back=False):
+        """QL^T x QR (back: QL x QR^T); None is the identity; vectors use QL only."""
+        ql = qs[0] if qs else None
+        qr = qs[1] if len(qs) > 1 else None
+        if ql is not None:
+            x = (ql if back else ql.T) @ x
+        if qr is not None:
+            x = x @ (qr.T if back else qr)
+        return x
+
+    def update(self, grads, params):
+        if self.leaves is None:
+            self.leaves = []
+            for g in grads:
+                sides = self._sides(g)
+                self.leaves.append({
+                    "m": np.zeros_like(g), "v": np.zeros_like(g),
+                    "f": [np.zeros((d, d)) if rot else None for d, rot in zip(g.shape, sides)],
+                    "q": [None] * len(sides)})
+        self.t += 1
+        b1, b2, bs, k = self.b1, self.b2, self.bs, self.t - 1
+        out = []
+        for g, s in zip(grads, self.leaves):
+            if self.t == 1:
+                out.append(np.zeros_like(g))
+            else:
+                s["m"] = b1 * s["m"] + (1 - b1) * g
+                s["v"] = b2 * s["v"] + (1 - b2) * self._rotate(g, s["q"]) ** 2
+                n = self._rotate(s["m"], s["q"]) / (np.sqrt(s["v"]) + self.eps)
+                out.append(self._rotate(n, s["q"], back=True)
+                           * math.sqrt(1 - b2**k) / (1 - b1**k))
+            for i, f in enumerate(s["f"]):
+                if f is None:
+                    continue
+                gram = np.outer(g, g) if g.ndim == 1 else (g @ g.T if i == 0 else g.T @ g)
+                s["f"][i] = bs * f + (1 - bs) * gram
+                if self.t == 1:
+                    w, q = np.linalg.eigh(s["f"][i])
+                    s["q"][i] = q[:, np.argsort(-w, kind="stable")]
+                elif k % self.freq == 0:
+                    q = s["q"][i]
+                    power = s["f"][i] @ q
+                    order = np.argsort(-np.diag(q.T @ power), kind="stable")
+                    s["v"] = np.take(s["v"], order, axis=i)
+                    s["q"][i] = np.linalg.qr(power[:, order])[0]
+        return out
+
+
+class Mars(Oracle):
+    """Yuan et al. 2024 ("MARS"), Algorithm 2 (MARS-AdamW) with the approximate correction.
+
+    c_t = g_t + gamma b1 / (1 - b1) (g_t - g_{t-1}) with c_1 = g_1 (x_1 = x_0 in the box);
+    c~ = c / ||c||_2 when ||c||_2 > 1 (per leaf, as the code); Adam on c~ with eps after
+    the bias correction.
+    """
+
+    def __init__(self, b1=0.95, b2=0.99, eps=1e-8, gamma=0.025):
+        self.b1, self.b2, self.eps, self.gamma = b1, b2, eps, gamma
+        self.t, self.m, self.v, self.prev = 0, None, None, None
+
+    def update(self, grads, params):
+        if self.m is None:
+            self.m = [np.zeros_like(g) for g in grads]
+            self.v = [np.zeros_like(g) for g in grads]
+        self.t += 1
+        b1, b2, t = self.b1, self.b2, self.t
+        out = []
+        for i, g in enumerate(grads):
+            c = g if t == 1 else g + self.gamma * b1 / (1 - b1) * (g - self.prev[i])
+            norm = math.sqrt(float(np.sum(c * c)))
+            if norm > 1:
+                c = c / norm
+            self.m[i] = b1 * self.m[i] + (1 - b1) * c
+            self.v[i] = b2 * self.v[i] + (1 - b2) * c * c
+            out.append(self.m[i] / (1 - b1**t) / (np.sqrt(self.v[i] / (1 - b2**t)) + self.eps))
+        self.prev = [g.copy() for g in grads]
+        return out
+
+
+class Cautious(Oracle):
+    """Liang et al. 2024 ("Cautious Optimizers"), the C-AdamW box's mask on any inner oracle.
+
+    phi = 1[u g > 0] for a direction u (``to_add=False``, before the learning rate),
+    1[u g < 0] for an update to add; the kept coordinates are scaled by n / (nnz(phi) + 1),
+    per leaf.
+    """
+
+    def __init__(self, inner: Oracle, to_add: bool = False):
+        self.inner, self.sign = inner, (-1.0 if to_add else 1.0)
+
+    def update(self, grads, params):
+        out = []
+        for u, g in zip(self.inner.update(grads, params), grads):
+            phi = (self.sign * u * g > 0).astype(np.float64)
+            out.append(u * phi * (u.size / (phi.sum() + 1)))
+        return out

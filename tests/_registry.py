@@ -197,6 +197,19 @@ def row(alias: Callable[..., jos.GradientTransformation], learning_rate: float, 
         family=alias.__module__.removeprefix("jaxopt_scratch."), **flags)
 
 
+def cautious_adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, weight_decay=1e-4):
+    """``jos.contrib.cautious(jos.adamw(...))``: the whole update is masked, decay included."""
+    return jos.contrib.cautious(jos.adamw(learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+                                          weight_decay=weight_decay))
+
+
+def cautious_lion(learning_rate, b1=0.9, b2=0.99, weight_decay=1e-3):
+    """C-Lion as the paper and pytorch-optimizer: the Lion direction is masked, the decay is not."""
+    return jos.chain(jos.contrib.cautious(jos.scale_by_lion(b1=b1, b2=b2), direction=True),
+                     jos.add_decayed_weights(weight_decay),
+                     jos.scale_by_learning_rate(learning_rate))
+
+
 REGISTRY: tuple[Entry, ...] = (
     # _optimizers.basic
     row(jos.sgd, 0.1),
@@ -319,6 +332,19 @@ REGISTRY: tuple[Entry, ...] = (
     # _contrib.galore: the bowl's leaves are vectors (Adam, unprojected);
     # tests/test_contrib_galore.py covers the projected matrices.
     row(jos.contrib.galore, 0.1, needs_params=True, second={"scale": 0.5}),
+    # _contrib.soap: the bowl's leaves are vectors and scalars (Adam, with SOAP's skipped
+    # first call and eps before the bias correction); tests/test_contrib_soap.py has the
+    # matrices. Complex params are refused, as by the reference code.
+    row(jos.contrib.soap, 0.1, needs_params=True, decays_by_default=True, complex64=False),
+    # _contrib.mars
+    row(jos.contrib.mars, 0.1, needs_params=True),
+    # _contrib.cautious (a wrapper, not an alias): C-AdamW masking the whole update, and
+    # C-Lion masking the direction (decay outside the mask, as the paper).
+    row(cautious_adamw, 0.1, needs_params=True),
+    # b1 acts only where Lion's sign and the gradient's differ, which the mask drops: the
+    # second value must flip a sign on its own (b1 = 0 follows g at once).
+    row(cautious_lion, 0.1, second={"b1": 0.0}, needs_params=True, decays_by_default=True,
+        sign_like=True, sign_update=True),
 )
 
 BY_NAME: dict[str, Entry] = {e.name: e for e in REGISTRY}

@@ -263,6 +263,8 @@ ALIAS_RANGES = {
     "decay_offset": (math.nan, _REAL, -3),
     "clipping_threshold": (-1.0, _NONNEG, 0.0),
     "weight_decay_rate": (-0.1, _NONNEG, 0.0),
+    "shampoo_beta": (1.0, _DECAY, 0.0),
+    "precondition_frequency": (0, r"\[1, inf\)", 1),
 }
 # (alias, argument) -> the same triple, where an argument's range depends on the alias.
 ALIAS_RANGE_OVERRIDES = {
@@ -273,7 +275,8 @@ STRUCTURAL = {"mu_dtype", "nesterov", "mask", "eps_in_sqrt", "centered", "bias_c
               "bias_correction_mu", "bias_correction_nu",
               "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask",
               "key", "seed", "min_dim_size_to_factor", "multiply_by_parameter_scale",
-              "dtype_momentum", "factored", "memory_size", "scale_init_precond", "linesearch"}
+              "dtype_momentum", "factored", "memory_size", "scale_init_precond", "linesearch",
+              "max_precond_dim", "precondition_1d"}
 
 
 # Every alias function of the registry (once, whatever its variants), by test name.

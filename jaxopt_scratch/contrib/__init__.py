@@ -88,6 +88,9 @@ from jaxopt_scratch._contrib.schedule_free import (
     schedule_free_eval_params as schedule_free_eval_params,
 )
 from jaxopt_scratch._contrib.schedule_free import schedule_free_sgd as schedule_free_sgd
+from jaxopt_scratch._contrib.soap import ScaleBySoapState as ScaleBySoapState
+from jaxopt_scratch._contrib.soap import scale_by_soap as scale_by_soap
+from jaxopt_scratch._contrib.soap import soap as soap
 from jaxopt_scratch._contrib.sophia import HutchinsonState as HutchinsonState
 from jaxopt_scratch._contrib.sophia import SophiaState as SophiaState
 from jaxopt_scratch._contrib.sophia import (
@@ -118,6 +121,7 @@ __all__ = [
     "ScaleByAdemamixState",
     "ScaleByMarsState",
     "ScaleBySimplifiedAdEMAMixState",
+    "ScaleBySoapState",
     "ScheduleFreeState",
     "SophiaState",
     "SplitRealAndImaginaryState",
@@ -153,11 +157,13 @@ __all__ = [
     "scale_by_mars",
     "scale_by_muon",
     "scale_by_simplified_ademamix",
+    "scale_by_soap",
     "schedule_free",
     "schedule_free_adamw",
     "schedule_free_eval_params",
     "schedule_free_sgd",
     "simplified_ademamix",
+    "soap",
     "sophia",
     "split_real_and_imaginary",
 ]
