@@ -273,6 +273,9 @@ from jaxopt_scratch._engine.lr_find import LRFindResult as LRFindResult
 from jaxopt_scratch._engine.lr_find import lr_find as lr_find
 from jaxopt_scratch._engine.minimize import MinimizeResult as MinimizeResult
 from jaxopt_scratch._engine.minimize import minimize as minimize
+from jaxopt_scratch._engine.pbt import PBT as PBT
+from jaxopt_scratch._engine.pbt import PopulationRecord as PopulationRecord
+from jaxopt_scratch._engine.pbt import pbt as pbt
 from jaxopt_scratch._engine.pruning import Halving as Halving
 from jaxopt_scratch._engine.pruning import halving as halving
 from jaxopt_scratch._engine.results import SweepResult as SweepResult
@@ -330,8 +333,10 @@ __all__ = [
     "MultiTransformState",
     "NonNegativeParamsState",
     "OptState",
+    "PBT",
     "Params",
     "PartitionState",
+    "PopulationRecord",
     "RunResult",
     "ScalarOrSchedule",
     "ScaleByAdaDeltaState",
@@ -439,6 +444,7 @@ __all__ = [
     "optimistic_adam_v2",
     "optimistic_gradient_descent",
     "partition",
+    "pbt",
     "per_example_global_norm_clip",
     "per_example_layer_norm_clip",
     "periodic_update",

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from jaxopt_scratch._engine import distributed as _distributed
 from jaxopt_scratch._engine import loop as _loop
 
 
@@ -73,17 +74,23 @@ def plan(num_runs: int, num_steps: int, max_batch: Any, chunk_steps: Any, num_de
 
 
 class Placement(NamedTuple):
-    """Where arrays go: ``put(tree, split)`` shards along the runs, ``put(tree, same)`` replicates."""
+    """Where arrays go: ``put(tree, split)`` shards along the runs, ``put(tree, same)`` replicates.
+
+    ``fetch(array)`` brings a result back to the host, whole, on every process.
+    """
 
     put: Callable[[Any, Any], Any]
     split: Any  # a NamedSharding along the runs axis, or None on one device
     same: Any  # a replicated NamedSharding, or None on one device
+    fetch: Callable[[Any], Any]
 
     @classmethod
     def over(cls, devices: Sequence[jax.Device]) -> Placement:
         if len(devices) > 1:
             mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
-            return cls(jax.device_put,
+            several = _distributed.spans_processes(devices)
+            return cls(_distributed.put if several else jax.device_put,
                        jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")),
-                       jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
-        return cls(lambda tree, sharding: tree, None, None)  # one device: leave it to jit
+                       jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()),
+                       _distributed.fetch)
+        return cls(lambda tree, sharding: tree, None, None, _distributed.fetch)  # one device: jit's

@@ -41,6 +41,8 @@ class SweepResult:
         diagnostics: ``{name: (runs, num_steps) array}``: per-step optimizer diagnostics.
         stopped_at: ``(runs,)`` ints: the steps each run trained (``num_steps`` unless pruned).
         pruned: Whether the sweep used ``prune`` (adds the ``stopped_at`` column).
+        population: With ``population=jos.pbt(...)``, the population's history (a
+            :class:`PopulationRecord`: each member's hyperparameter schedule and lineage).
     """
 
     hyperparams: dict[str, np.ndarray]
@@ -55,6 +57,7 @@ class SweepResult:
     diagnostics: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     stopped_at: np.ndarray | None = None
     pruned: bool = False
+    population: Any = None
 
     def __post_init__(self):
         if self.stopped_at is None:
@@ -249,7 +252,7 @@ class Recorder:
         self.final_losses = self.final_losses.astype(
             np.result_type(self.final_losses, final_losses), copy=False)
         self.final_losses[rows] = final_losses[:len(rows)]
-        self._params.append((rows, jax.tree.map(lambda x: _to_host(x[:len(rows)]),
+        self._params.append((rows, jax.tree.map(lambda x: _to_host(x)[:len(rows)],
                                                 (trained, held))))
         if step < self.num_steps:
             self.losses[rows, step:] = np.nan

@@ -1,0 +1,120 @@
+"""A sweep over the devices of two processes (``jax.distributed`` on 127.0.0.1) equals one process.
+
+As in ``tests/test_sharding.py``, the processes are fresh Pythons, and this file is
+also the script they run: ``python tests/test_sweep_distributed.py worker PROCESS_ID
+PORT`` is one of two processes, each with one CPU device, that run the same sweeps
+with the runs sharded over both devices and print what they got back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import jaxopt_scratch as jos
+
+_REPO = Path(__file__).resolve().parents[1]
+_TIMEOUT_S = 150  # a hung subprocess must fail the test, not stall the suite
+
+
+def _metrics_fn(params, batch):
+    del batch
+    return {"distance": jax.numpy.sqrt(jax.numpy.sum(params**2))}
+
+
+def _init(key):
+    return jax.random.normal(key, (2,))
+
+
+def _sweeps():
+    """The sweeps both sides run: seeds, metrics, an odd group (padding), halving and PBT."""
+    bowl = jos.problems.get("bowl")
+    lrs = {"learning_rate": [0.01, 0.03, 0.1, 0.3, 1.0]}
+    common = {"progress": False, "chunk_steps": 4}
+    return {
+        "grid": jos.sweep(jos.adam, lrs, bowl.loss_fn, _init, 12, seeds=2, max_batch=4,
+                          metrics_fn=_metrics_fn, eval_every=4, **common),
+        "halving": jos.sweep(jos.adam, lrs, bowl.loss_fn, bowl.init_params(), 12,
+                             prune=jos.halving(2, 4), **common),
+        "pbt": jos.sweep(jos.adam, lrs, bowl.loss_fn, bowl.init_params(), 12,
+                         population=jos.pbt(4, fraction=0.4), **common),
+    }
+
+
+def _summary(result):
+    return {"losses": result.losses.tolist(), "final_losses": result.final_losses.tolist(),
+            "stopped_at": result.stopped_at.tolist(),
+            "metrics": {k: v.tolist() for k, v in result.metrics.items()},
+            "params": [np.asarray(x).tolist() for x in jax.tree.leaves(result.params)],
+            "learning_rate": result.hyperparams["learning_rate"].tolist()}
+
+
+def _main_worker(process_id, port):
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=2,
+                               process_id=process_id, initialization_timeout=60)
+    out = {"process_count": jax.process_count(), "device_count": jax.device_count(),
+           "local_device_count": jax.local_device_count(),
+           "sweeps": {name: _summary(r) for name, r in _sweeps().items()}}
+    print("RESULT " + json.dumps(out), flush=True)
+    jax.distributed.shutdown()
+
+
+def _env():
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
+    env.pop("XLA_FLAGS", None)  # one device per process
+    return env
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_sweep_equals_one_process():
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, __file__, "worker", str(i), str(port)],
+                              env=_env(), cwd=_REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = []
+    try:
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=_TIMEOUT_S)
+            assert proc.returncode == 0, f"worker failed:\n{stdout}\n{stderr}"
+            (line,) = [s for s in stdout.splitlines() if s.startswith("RESULT ")]
+            outs.append(json.loads(line[len("RESULT "):]))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for out in outs:  # two processes, one device each: every run group spans both
+        assert (out["process_count"], out["device_count"], out["local_device_count"]) == (2, 2, 1)
+    # Every process gets the whole result, and the same one.
+    _assert_same(outs[0]["sweeps"], outs[1]["sweeps"])
+    # The same sweeps in this one process, on one device: the same numbers, bit for bit
+    # (each run is computed by the same program whichever device holds it).
+    reference = {name: _summary(r) for name, r in _sweeps().items()}
+    assert reference["halving"]["stopped_at"] != [12] * 5  # halving stopped runs
+    _assert_same(outs[0]["sweeps"], reference)
+
+
+def _assert_same(a, b):
+    """Equal trees of numbers, NaN equal to NaN (the losses of stopped runs)."""
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "worker":
+        _main_worker(int(sys.argv[2]), int(sys.argv[3]))
