@@ -41,6 +41,8 @@ class SweepResult:
         diagnostics: ``{name: (runs, num_steps) array}``: per-step optimizer diagnostics.
         stopped_at: ``(runs,)`` ints: the steps each run trained (``num_steps`` unless pruned).
         pruned: Whether the sweep used ``prune`` (adds the ``stopped_at`` column).
+        population: With ``population=jos.pbt(...)``, the population's history (a
+            :class:`PopulationRecord`: each member's hyperparameter schedule and lineage).
     """
 
     hyperparams: dict[str, np.ndarray]
@@ -55,6 +57,7 @@ class SweepResult:
     diagnostics: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     stopped_at: np.ndarray | None = None
     pruned: bool = False
+    population: Any = None
 
     def __post_init__(self):
         if self.stopped_at is None:

@@ -14,6 +14,7 @@ pruning rungs (``pruning.py``) and the result (``results.py``) have their own.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -26,8 +27,10 @@ from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._engine import adapters as _adapters
+from jaxopt_scratch._engine import checkpoint as _checkpoint
 from jaxopt_scratch._engine import loop as _loop
 from jaxopt_scratch._engine import metrics as _metrics
+from jaxopt_scratch._engine import pbt as _pbt
 from jaxopt_scratch._engine import planner as _planner
 from jaxopt_scratch._engine import progress as _progress
 from jaxopt_scratch._engine import pruning as _pruning
@@ -128,15 +131,17 @@ _final_program = jax.jit(jax.vmap(_final, in_axes=(None, None, 0, 0, 0, None, No
 
 
 def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn,
-              num_samples, sample_seed, metrics_fn, prune):
+              num_samples, sample_seed, metrics_fn, prune, population):
     """Step 1: checks the arguments; returns the configuration table, the seeds and the data mode."""
     _checks.check_transform_factory("make_optimizer", make_optimizer)
     table = _spaces.table(hyperparams, mode, num_samples, sample_seed)
     seed_list = _seeds(seeds)
     _metrics.check_metrics_fn(metrics_fn)
-    if _pruning.check_prune(prune) is not None and prune.metric is not None and metrics_fn is None:
-        raise ValueError(f"`prune` ranks by the metric {prune.metric!r}, but no `metrics_fn` "
-                         f"computes it. Pass `metrics_fn`, or `jos.halving(metric=None)`.")
+    _pruning.check_prune(prune)
+    for who, ranking in (("prune", prune), ("population", _pbt.check_population(population, prune))):
+        if ranking is not None and ranking.metric is not None and metrics_fn is None:
+            raise ValueError(f"`{who}` ranks by the metric {ranking.metric!r}, but no `metrics_fn` "
+                             f"computes it. Pass `metrics_fn`, or `metric=None` (the loss).")
     return table, seed_list, _loop.check_data(loss_fn, num_steps, batches, sample_fn)
 
 
@@ -154,32 +159,42 @@ class _Task(NamedTuple):
     record: _results.Recorder
 
 
-def _run_group(task: _Task, rows: np.ndarray, size: int, carry: Any, first: int, end: int,
-               bar: _progress.Progress) -> tuple[Any, np.ndarray]:
-    """Step 3: trains the runs ``rows`` over chunks ``first..end-1``, recording as it goes.
+class _Group(NamedTuple):
+    """The runs of one compiled call, padded to the group size (the last run repeated)."""
 
-    ``carry`` is their ``(trained, held, state)`` padded to ``size`` runs, or ``None``
-    to initialise them. Returns the new carry and the losses after the last chunk.
-    """
-    plan, spec, put, split = task.plan, task.spec, task.placement.put, task.placement.split
-    padded = np.concatenate([rows, np.repeat(rows[-1:], size - len(rows))])
-    hp = put({n: jnp.asarray(v[padded]) for n, v in task.run_hp.items()}, split)
-    seeds = put(jnp.asarray(task.run_seeds[padded]), split)
-    if carry is None:
-        carry = _init_program(spec, hp, seeds, task.shared)
+    rows: np.ndarray  # the runs, unpadded
+    where: np.ndarray  # (group size,): their positions among the alive runs, padded
+    hp: Any  # {name: (group size,)}, placed
+    seeds: Any  # (group size,), placed
+
+
+def _groups(task: _Task, alive: np.ndarray) -> list[_Group]:
+    """The ``alive`` runs cut into groups of :meth:`Plan.group` runs."""
+    size, put, split = task.plan.group(len(alive)), task.placement.put, task.placement.split
+    groups = []
+    for g in range(0, len(alive), size):
+        rows = alive[g:g + size]
+        where = np.concatenate([np.arange(g, g + len(rows)),
+                                np.full(size - len(rows), g + len(rows) - 1)])
+        hp = put({n: jnp.asarray(v[alive[where]]) for n, v in task.run_hp.items()}, split)
+        groups.append(_Group(rows, where, hp, put(jnp.asarray(task.run_seeds[alive[where]]),
+                                                  split)))
+    return groups
+
+
+def _run_chunk(task: _Task, group: _Group, carry: Any, c: int, bar: _progress.Progress) -> Any:
+    """Step 3: chunk ``c`` of one group's runs, recorded; returns their new carry."""
+    plan, spec, fetch = task.plan, task.spec, task.placement.fetch
     trained, held, state = carry
-    for c in range(first, end):
-        start = c * plan.chunk
-        trained, state, losses, diagnostics, evaluated = _chunk_program(
-            spec, plan.block, plan.blocks, plan.stop, hp, seeds, trained, held, state,
-            np.int32(start), task.batches, task.eval_batch)
-        task.record.steps(rows, start, np.asarray(losses),  # waits: the bar is honest
-                          jax.tree.map(np.asarray, diagnostics))
-        task.record.evaluations(rows, c * plan.blocks, jax.tree.map(np.asarray, evaluated))
-        bar.update(min(plan.chunk, spec.num_steps - start))
-    step = np.int32(min(end * plan.chunk, spec.num_steps))
-    finals = _final_program(spec, step, trained, held, seeds, task.batches, task.eval_batch)
-    return (trained, held, state), np.asarray(finals)
+    start = c * plan.chunk
+    trained, state, losses, diagnostics, evaluated = _chunk_program(
+        spec, plan.block, plan.blocks, plan.stop, group.hp, group.seeds, trained, held, state,
+        np.int32(start), task.batches, task.eval_batch)
+    task.record.steps(group.rows, start, fetch(losses),  # waits: the bar is honest
+                      jax.tree.map(fetch, diagnostics))
+    task.record.evaluations(group.rows, c * plan.blocks, jax.tree.map(fetch, evaluated))
+    bar.update(min(plan.chunk, spec.num_steps - start))
+    return trained, held, state
 
 
 def _rung(task: _Task, prune: _pruning.Halving, alive: np.ndarray, carry: Any,
@@ -188,19 +203,25 @@ def _rung(task: _Task, prune: _pruning.Halving, alive: np.ndarray, carry: Any,
 
     Returns the runs that go on and their carry.
     """
-    if prune.metric is None:
-        scores = finals
-    elif prune.metric in task.record.metrics:
-        scores = task.record.metrics[prune.metric][alive, step // task.plan.block - 1]
-    else:
-        raise ValueError(f"`prune` ranks by {prune.metric!r}, which `metrics_fn` does not return;"
-                         f" it returns {', '.join(task.record.metrics)}.")
+    scores = _scores(task, "prune", prune.metric, alive, finals, step)
     configs = scores.reshape(-1, num_seeds).mean(axis=1)
     keep = np.zeros(len(configs), bool)
     keep[prune.survivors(configs)] = True
     keep = np.repeat(keep, num_seeds)
-    task.record.stop(alive[~keep], step, finals[~keep], *_take(carry[:2], np.flatnonzero(~keep)))
+    task.record.stop(alive[~keep], step, finals[~keep],
+                     *jax.tree.map(task.placement.fetch, _take(carry[:2], np.flatnonzero(~keep))))
     return alive[keep], _take(carry, np.flatnonzero(keep))
+
+
+def _scores(task: _Task, who: str, metric: str | None, alive: np.ndarray, finals: np.ndarray,
+            step: int) -> np.ndarray:
+    """The ``alive`` runs' ``metric`` at ``step`` (their loss for ``None``), to rank them."""
+    if metric is None:
+        return finals
+    if metric in task.record.metrics:
+        return task.record.metrics[metric][alive, step // task.plan.block - 1]
+    raise ValueError(f"`{who}` ranks by {metric!r}, which `metrics_fn` does not return;"
+                     f" it returns {', '.join(task.record.metrics)}.")
 
 
 def _take(tree: Any, index: Any) -> Any:
@@ -226,32 +247,33 @@ def _join(parts: list[Any]) -> Any:
 
 
 def _run_segment(task: _Task, alive: np.ndarray, carry: Any, first: int, end: int,
-                 bar: _progress.Progress, *, last: bool) -> tuple[Any, np.ndarray] | None:
-    """Trains the ``alive`` runs over chunks ``first..end-1``, group by group.
+                 bar: _progress.Progress, save: Callable[..., None] | None,
+                 ) -> tuple[Any, np.ndarray]:
+    """Trains the ``alive`` runs over chunks ``first..end-1``, every group one chunk at a time.
 
-    The last segment records the runs as finished; the others return the carry of
-    every alive run (concatenated, on device) and their losses, for :func:`_rung`.
+    ``carry`` is the ``(trained, held, state)`` of every alive run, stacked (``None``
+    initialises them). After each chunk every run is at the same step, where
+    ``save(chunks done, alive, carry)`` may checkpoint the sweep. Returns the carry
+    of every alive run and their losses after the last chunk (for :func:`_rung`).
     """
-    size = task.plan.group(len(alive))
-    outs, finals = [], []
-    for g in range(0, len(alive), size):
-        rows = alive[g:g + size]
-        group_carry = None
-        if carry is not None:
-            where = np.concatenate([np.arange(g, g + len(rows)),
-                                    np.full(size - len(rows), g + len(rows) - 1)])
-            group_carry = task.placement.put(_take(carry, where),
-                                             task.placement.split)
-        out, group_finals = _run_group(task, rows, size, group_carry, first, end, bar)
-        out = _take(out, slice(0, len(rows)))
-        if last:
-            task.record.stop(rows, task.spec.num_steps, group_finals, *out[:2])
-        else:
-            outs.append(out)
-            finals.append(group_finals[:len(rows)])
-    if last:
-        return None
-    return _join(outs), np.concatenate(finals)
+    groups = _groups(task, alive)
+    put, split = task.placement.put, task.placement.split
+    carries = [_init_program(task.spec, g.hp, g.seeds, task.shared) if carry is None
+               else put(_take(carry, g.where), split) for g in groups]
+
+    def stacked():  # the real runs of every group, in the order of `alive`
+        parts = [_take(cr, slice(0, len(g.rows))) for g, cr in zip(groups, carries)]
+        return _join(parts)
+
+    for c in range(first, end):
+        carries = [_run_chunk(task, g, cr, c, bar) for g, cr in zip(groups, carries)]
+        if save is not None:
+            save(c + 1, alive, stacked())
+    step = np.int32(min(end * task.plan.chunk, task.spec.num_steps))
+    finals = [task.placement.fetch(_final_program(task.spec, step, cr[0], cr[1], g.seeds,
+                                                  task.batches, task.eval_batch))[:len(g.rows)]
+              for g, cr in zip(groups, carries)]
+    return stacked(), np.concatenate(finals)
 
 
 def sweep(
@@ -277,6 +299,8 @@ def sweep(
     num_samples: int | None = None,
     sample_seed: int = 0,
     prune: _pruning.Halving | None = None,
+    population: _pbt.PBT | None = None,
+    checkpoint_dir: str | None = None,
 ) -> SweepResult:
     r"""Trains every configuration of a search space, as one compiled program.
 
@@ -285,7 +309,9 @@ def sweep(
     ``init_key, data_key = jax.random.split(jax.random.key(s))``: the params are
     ``init_params(init_key)`` when ``init_params`` is a function (else the given
     pytree, shared by all runs) and ``data_key`` is :func:`run`'s ``key``. Every
-    configuration with the same seed sees the same batches. As in :func:`run`, the
+    configuration with the same seed sees the same batches. As in :func:`run`,
+    optimizers that need the loss (``value=``, ``grad=``, ``value_fn=``, such as
+    :func:`lbfgs` or :func:`polyak_sgd`) or a ``key=`` get it at every step, and the
     params may be any pytree (an equinox module, a flax nnx state: only their float
     arrays are trained) and the final loss follows :func:`run`'s rule (on
     ``eval_batch``, else the whole data set if ``loss_fn`` takes no batch, else the
@@ -329,7 +355,8 @@ def sweep(
         chunk_steps: Steps per compiled call; default about a twentieth of
             ``num_steps`` (a multiple of ``eval_every``, dividing the first rung).
         progress: Show a progress bar on stderr (tqdm if installed); a string is its label.
-        devices: Devices to shard the runs over; default ``jax.local_devices()``.
+        devices: Devices to shard the runs over; default ``jax.devices()`` (every
+            process's, after ``jax.distributed.initialize``).
         has_aux: ``loss_fn`` returns ``(loss, aux)``; ``aux`` is dropped.
         metrics_fn: ``metrics_fn(params, batch) -> {name: scalar}``, called with
             ``eval_batch`` (``None`` if not given); in :attr:`SweepResult.metrics`.
@@ -339,6 +366,12 @@ def sweep(
         num_samples: Configurations to draw for ``mode="random"``/``"sobol"``.
         sample_seed: The seed of those draws (same seed, same configurations).
         prune: ``None``, or :func:`halving` to stop the worst configurations early.
+        population: ``None``, or :func:`pbt` to train the runs as a population
+            (:attr:`SweepResult.population` holds its history; ``hyperparams`` the
+            values each run ended with).
+        checkpoint_dir: Save the whole sweep there after every chunk (orbax-checkpoint,
+            an optional dependency); called again with the same arguments, ``sweep``
+            resumes from the latest save and returns the uninterrupted result, bit for bit.
 
     Returns:
         A :class:`SweepResult`.
@@ -355,14 +388,15 @@ def sweep(
     """
     table, seed_list, batch_mode = _validate(
         make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn,
-        num_samples, sample_seed, metrics_fn, prune)
+        num_samples, sample_seed, metrics_fn, prune, population)
     num_configs = len(next(iter(table.values()))) if table else 1
     num_seeds = len(seed_list)
     num_runs = num_configs * num_seeds
     run_hp = {n: np.repeat(v, num_seeds) for n, v in table.items()}
     run_seeds = np.tile(seed_list, num_configs)
-    devices = list(jax.local_devices() if devices is None else devices)
-    rungs = prune.rungs(num_steps) if prune is not None else ()
+    devices = list(jax.devices() if devices is None else devices)
+    rounds = prune or population  # the steps where the host ranks the runs
+    rungs = rounds.rungs(num_steps) if rounds is not None else ()
     plan = _planner.plan(num_runs, num_steps, max_batch, chunk_steps, len(devices), eval_every, rungs)
     placement = _planner.Placement.over(devices)
     # The same test as for a mask function: a callable pytree (an equinox module) is params.
@@ -383,26 +417,58 @@ def sweep(
                  _results.Recorder(num_runs, num_steps, eval_steps))
 
     alive = np.arange(num_runs)  # the runs still training, configuration-major
-    counts = prune.alive_per_segment(num_configs, num_steps) if prune else [num_configs]
+    counts = (prune.alive_per_segment(num_configs, num_steps) if prune
+              else [num_configs] * len(plan.segments))
+    evolution = population and _pbt.PopulationRecorder(population, _pbt.bounds(hyperparams),
+                                                       run_hp, run_seeds)
     bounds = [0, *plan.segments]
     steps = [min(b * plan.chunk, num_steps) for b in bounds]
-    total = sum(math.ceil(n * num_seeds / plan.group(n * num_seeds)) * (hi - lo)
-                for n, lo, hi in zip(counts, steps, steps[1:]))
+    total = _work(counts, steps, num_steps, plan, num_seeds)
     label = progress if isinstance(progress, str) else "sweep"
     bar = _progress.Progress(total, label, bool(progress))
-    carry = None  # (trained, held, state) of the alive runs between segments, on device
+    carry, start = None, 0  # (trained, held, state) of the alive runs, stacked; chunks done
+    saver = _checkpoint.checkpointer(
+        checkpoint_dir, placement.fetch, task.record, run_hp, evolution,
+        make_optimizer=make_optimizer, hyperparams=table, loss_fn=loss_fn,
+        init_params=init_params, num_steps=num_steps, seeds=seed_list, batches=batches,
+        sample_fn=sample_fn, eval_batch=eval_batch, has_aux=has_aux, metrics_fn=metrics_fn,
+        diagnostics=spec.diagnostics, prune=prune, population=population,
+        plan=plan._replace(max_group=0))
     try:
+        if saver and (found := saver.resume(lambda: jax.eval_shape(
+                lambda h, s: _init_program(spec, h, s, task.shared),
+                {n: v[:1] for n, v in run_hp.items()}, run_seeds[:1]))):
+            start, alive, carry = found
+            bar.update(_work(counts, steps, min(start * plan.chunk, num_steps), plan, num_seeds))
         for k, end in enumerate(plan.segments):
+            if end < start:  # finished before the checkpoint
+                continue
+            carry, finals = _run_segment(task, alive, carry, max(bounds[k], start), end, bar,
+                                         saver)
             if k == len(plan.segments) - 1:
-                _run_segment(task, alive, carry, bounds[k], end, bar, last=True)
+                task.record.stop(alive, num_steps, finals,
+                                 *jax.tree.map(placement.fetch, carry[:2]))
+            elif evolution:  # every run goes on, from its source's state
+                carry = _take(carry, evolution.round(_scores(
+                    task, "population", population.metric, alive, finals, steps[k + 1]),
+                    steps[k + 1], run_hp))
             else:
-                carry, finals = _run_segment(task, alive, carry, bounds[k], end, bar, last=False)
                 alive, carry = _rung(task, prune, alive, carry, finals, steps[k + 1], num_seeds)
     finally:
         bar.close()
-    return task.record.result({**run_hp, "seed": run_seeds}, num_configs, num_seeds,
-                              prune is not None,
-                              lambda trained, held: _adapters.combine(trained, held, static))
+        if saver:
+            saver.close()
+    result = task.record.result({**run_hp, "seed": run_seeds}, num_configs, num_seeds,
+                                prune is not None,
+                                lambda trained, held: _adapters.combine(trained, held, static))
+    return dataclasses.replace(result, population=evolution.record()) if evolution else result
+
+
+def _work(counts: list[int], steps: list[int], upto: int, plan: _planner.Plan,
+          num_seeds: int) -> int:
+    """Group-steps of a sweep up to step ``upto`` (its progress bar counts them)."""
+    return sum(math.ceil(n * num_seeds / plan.group(n * num_seeds)) * (min(hi, upto) - lo)
+               for n, lo, hi in zip(counts, steps, steps[1:]) if lo < upto)
 
 
 def _static_part(init_fn: Callable[[jax.Array], Any]) -> _adapters.Static | None:
