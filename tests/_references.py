@@ -425,7 +425,7 @@ class ScheduleFree(Oracle):
 
 
 class Soap(Oracle):
-    """Vyas et al. 2024 ("SOAP"), Algorithm 3 for matrices, vectors and scalars.
+    """Vyas et al. 2024 ("SOAP"), the one-layer algorithm box, for matrices, vectors, scalars.
 
     Per matrix leaf: G' = QL^T G QR; M = b1 M + (1-b1) G; V = b2 V + (1-b2) G'^2;
     N = QL [(QL^T M QR) / (sqrt(V) + eps)] QR^T; L = bs L + (1-bs) G G^T,
@@ -433,7 +433,7 @@ class Soap(Oracle):
     first call only sets L, R and Q = eigh (eigenvalues decreasing) and takes no
     step; the Adam count k starts at the second call and N is multiplied by
     sqrt(1 - b2^k) / (1 - b1^k); after call t with t - 1 a positive multiple of
-    ``freq``, Algorithm 4 with the code's sort: S = L Q, the columns of S (and
+    ``freq``, the paper's power-iteration refresh with the code's sort: S = L Q, the columns of S (and
     the rows or columns of V) ordered by diag(Q^T L Q) decreasing, Q = QR(S).
     An axis longer than ``max_dim`` keeps the identity; vectors are rotated only
     with ``precondition_1d``; scalars never.
@@ -504,7 +504,7 @@ class Soap(Oracle):
 
 
 class Mars(Oracle):
-    """Yuan et al. 2024 ("MARS"), Algorithm 2 (MARS-AdamW) with the approximate correction.
+    """Yuan et al. 2024 ("MARS"), the MARS-AdamW box with the approximate correction.
 
     c_t = g_t + gamma b1 / (1 - b1) (g_t - g_{t-1}) with c_1 = g_1 (x_1 = x_0 in the box);
     c~ = c / ||c||_2 when ||c||_2 > 1 (per leaf, as the code); Adam on c~ with eps after

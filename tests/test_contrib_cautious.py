@@ -11,6 +11,9 @@ from absl.testing import parameterized
 
 import jaxopt_scratch as jos
 
+# pytorch-optimizer is an opt-in oracle (about 1 GB with torch): pip install -e ".[torch-oracles]".
+OPT_IN = 'opt-in oracle: pip install -e ".[torch-oracles]"'
+
 
 def cautious_params(dtype=jnp.float32):
     """The nested tree of _problems (vectors, scalars, None) plus a wide and a tall matrix."""
@@ -120,8 +123,8 @@ class TorchTest(chex.TestCase):
     """Against pytorch-optimizer's Lion(cautious=True): the decay outside the mask."""
 
     def test_matches_pytorch_optimizer_c_lion(self):
-        torch = pytest.importorskip("torch", reason="opt-in oracle: pip install torch==2.13.0")
-        po = pytest.importorskip("pytorch_optimizer", reason="pip install pytorch-optimizer")
+        torch = pytest.importorskip("torch", reason=OPT_IN)
+        po = pytest.importorskip("pytorch_optimizer", reason=OPT_IN)
         params, steps = cautious_params(), 50
         ours = _run(c_lion(), params, steps)
         leaves = [torch.tensor(np.asarray(x), dtype=torch.float64)

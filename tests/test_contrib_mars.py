@@ -11,6 +11,9 @@ from absl.testing import parameterized
 
 import jaxopt_scratch as jos
 
+# pytorch-optimizer is an opt-in oracle (about 1 GB with torch): pip install -e ".[torch-oracles]".
+OPT_IN = 'opt-in oracle: pip install -e ".[torch-oracles]"'
+
 
 def mars_params(dtype=jnp.float32):
     """The nested tree of _problems plus a wide and a tall matrix and a small vector.
@@ -102,8 +105,8 @@ class TorchTest(chex.TestCase):
     """Against pytorch-optimizer's MARS (mars_type='adamw', optimize_1d=True)."""
 
     def test_matches_pytorch_optimizer(self):
-        torch = pytest.importorskip("torch", reason="opt-in oracle: pip install torch==2.13.0")
-        po = pytest.importorskip("pytorch_optimizer", reason="pip install pytorch-optimizer")
+        torch = pytest.importorskip("torch", reason=OPT_IN)
+        po = pytest.importorskip("pytorch_optimizer", reason=OPT_IN)
         params = mars_params()
         lr, wd, steps = 0.05, 0.1, 50
         kw = {"b1": 0.9, "b2": 0.95, "gamma": 0.2}

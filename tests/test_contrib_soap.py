@@ -12,6 +12,9 @@ from absl.testing import parameterized
 
 import jaxopt_scratch as jos
 
+# pytorch-optimizer is an opt-in oracle (about 1 GB with torch): pip install -e ".[torch-oracles]".
+OPT_IN = 'opt-in oracle: pip install -e ".[torch-oracles]"'
+
 STEPS = 40  # four refreshes at the default precondition_frequency of 10
 
 # Why the gradients change from step to step: SOAP's first call takes no step, so a
@@ -151,8 +154,8 @@ class TorchTest(chex.TestCase):
     """Against pytorch-optimizer's SOAP (an independent implementation), a 3-D leaf included."""
 
     def test_matches_pytorch_optimizer(self):
-        torch = pytest.importorskip("torch", reason="opt-in oracle: pip install torch==2.13.0")
-        po = pytest.importorskip("pytorch_optimizer", reason="pip install pytorch-optimizer")
+        torch = pytest.importorskip("torch", reason=OPT_IN)
+        po = pytest.importorskip("pytorch_optimizer", reason=OPT_IN)
         rng = np.random.default_rng(1)
         init = {"w": rng.normal(size=(3, 4)), "t": rng.normal(size=(2, 3, 4)),
                 "v": rng.normal(size=5)}

@@ -92,7 +92,7 @@ def cautious(
     References:
         Liang, Chen, Liu & Liu, `Cautious Optimizers: Improving Training with One
         Line of Code <https://arxiv.org/abs/2411.16085>`_, 2024 (Algorithm 1, the
-        PyTorch line; Algorithm 2, C-AdamW).
+        PyTorch line, and the C-AdamW algorithm box).
 
     .. note::
         Paper versus code. The paper's one-line Algorithm 1 rescales by

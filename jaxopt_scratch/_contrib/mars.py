@@ -89,7 +89,7 @@ def scale_by_mars(
     References:
         Yuan, Liu, Gu et al., `MARS: Unleashing the Power of Variance Reduction
         for Training Large Models <https://arxiv.org/abs/2411.10438>`_, 2024
-        (Algorithm 2, MARS-AdamW; Section 3.2, MARS-approx).
+        (the MARS-AdamW algorithm box and its approximate variant, MARS-approx).
 
     .. note::
         Paper versus code. (1) First step: the algorithm box starts from
@@ -149,7 +149,7 @@ def mars(
 
     with :math:`u_t` the :func:`scale_by_mars` direction; the decay is
     decoupled and multiplied by the learning rate, as in :func:`adamw`, the
-    paper's Algorithm 2 and both reference codes. Defaults are the paper's
+    paper's MARS-AdamW box and both reference codes. Defaults are the paper's
     (``b1=0.95``, ``b2=0.99``, ``gamma=0.025``, no weight decay).
 
     Args:
@@ -177,7 +177,7 @@ def mars(
     References:
         Yuan, Liu, Gu et al., `MARS: Unleashing the Power of Variance Reduction
         for Training Large Models <https://arxiv.org/abs/2411.10438>`_, 2024
-        (Algorithm 2).
+        (MARS-AdamW).
     """
     return _combine.chain(
         scale_by_mars(b1=b1, b2=b2, eps=eps, gamma=gamma, mu_dtype=mu_dtype),

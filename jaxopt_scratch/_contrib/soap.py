@@ -182,8 +182,8 @@ def scale_by_soap(
     References:
         Vyas, Morwani, Zhao, Kwun, Shapira, Brandfonbrener, Janson & Kakade,
         `SOAP: Improving and Stabilizing Shampoo using Adam
-        <https://arxiv.org/abs/2409.11321>`_, 2024 (Algorithm 3, one step of
-        SOAP; Algorithm 4, the power-iteration refresh).
+        <https://arxiv.org/abs/2409.11321>`_, 2024 (the algorithm box of one
+        step on an m x n layer, and the power-iteration refresh of its bases).
 
     .. note::
         Paper versus code. The algorithm box leaves out initialisation and bias
@@ -197,6 +197,16 @@ def scale_by_soap(
         ``merge_dims`` (axes are never merged), ``normalize_grads`` and
         ``data_format``. Complex params are not supported (the code rejects
         them too).
+
+    .. note::
+        Full-batch gradients. The first call takes no step, so a gradient that
+        depends on the params only is the same at the second call, where
+        :math:`Q_L^\top G Q_R` is then exactly diagonal (the SVD of :math:`G`):
+        its off-diagonal entries are rounding errors, which Adam's
+        :math:`M / (\sqrt{V} + \varepsilon)` turns into unit-size coordinates of
+        the direction, signs set by rounding (with ``eps = 1e-8``; the reference
+        code does the same). Minibatch noise removes
+        this; for deterministic problems, a larger ``eps`` (e.g. ``1e-4``) does.
     """
     _check_soap_args(b1, b2, shampoo_beta, eps, precondition_frequency, max_precond_dim,
                      precondition_1d)
@@ -336,7 +346,7 @@ def soap(
 
     References:
         Vyas et al., `SOAP: Improving and Stabilizing Shampoo using Adam
-        <https://arxiv.org/abs/2409.11321>`_, 2024 (Algorithm 3).
+        <https://arxiv.org/abs/2409.11321>`_, 2024.
 
     .. note::
         Weight decay, paper and code versus ours. The reference code decays the
