@@ -97,6 +97,17 @@ class AdafactorTest(chex.TestCase):
             self.assertEqual(len(ours), len(theirs))
             chex.assert_trees_all_equal_shapes(tuple(ours[0]), tuple(theirs[0]))
 
+    def test_inject_hyperparams_needs_the_size_static(self):
+        # As in optax (its issue 412): the size decides state shapes, so it is a static arg.
+        p = matrix_params()
+        with pytest.raises(TypeError, match=r"static_args=\('min_dim_size_to_factor',\)"):
+            jos.inject_hyperparams(jos.adafactor)(learning_rate=0.1).init(p)
+        tx = jos.inject_hyperparams(jos.adafactor, static_args=("min_dim_size_to_factor",))(
+            learning_rate=0.1, min_dim_size_to_factor=3)
+        u, _ = tx.update(p, tx.init(p), p)
+        plain = jos.adafactor(0.1, min_dim_size_to_factor=3)
+        chex.assert_trees_all_close(u, plain.update(p, plain.init(p), p)[0], rtol=1e-6)
+
     @parameterized.named_parameters(
         ("eps", {"eps": -1.0}, r"`eps` must lie in \[0, inf\)"),
         ("momentum", {"momentum": 1.0}, r"`momentum` must lie in \[0, 1\)"),

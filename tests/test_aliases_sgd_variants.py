@@ -52,6 +52,19 @@ class ParityTest(chex.TestCase):
                                      _optax_fromage_nd)
 
 
+class NoisySgdTest(chex.TestCase):
+
+    def test_inject_hyperparams_keeps_the_key_an_integer(self):
+        # The key is a seed, never a traced float: inject_hyperparams stores it as int32
+        # (and a vmap over seeds would just work); the noise is the plain alias's.
+        p = jnp.asarray([1.0, -2.0])
+        tx = jos.inject_hyperparams(jos.noisy_sgd)(learning_rate=0.1, key=3)
+        state = tx.init(p)
+        self.assertEqual(state.hyperparams["key"].dtype, jnp.int32)
+        plain = jos.noisy_sgd(0.1, key=3)
+        chex.assert_trees_all_equal(tx.update(p, state)[0], plain.update(p, plain.init(p))[0])
+
+
 class FromageTest(chex.TestCase):
 
     @chex.variants(with_jit=True, without_jit=True)

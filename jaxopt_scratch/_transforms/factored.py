@@ -115,7 +115,8 @@ def scale_by_factored_rms(
             min_dim_size_to_factor, bool):
         raise TypeError(
             f"`min_dim_size_to_factor` must be a Python int (it decides state shapes, so it "
-            f"cannot be traced), got {min_dim_size_to_factor!r}.")
+            f"cannot be traced), got {min_dim_size_to_factor!r}. Under `inject_hyperparams`, "
+            f"pass `static_args=('min_dim_size_to_factor',)`.")
     _checks.check_interval("decay_rate", decay_rate)
     _checks.check_interval("step_offset", step_offset)
     _checks.check_nonnegative("epsilon", epsilon, "Use a tiny positive value such as 1e-30.")

@@ -24,6 +24,10 @@ class InjectHyperparamsState(NamedTuple):
     inner_state: Any  # the inner transform's state
 
 
+# Arguments that hold a PRNG seed: a Python int there is an int32 hyperparameter.
+_SEED_ARGS = frozenset({"key", "seed"})
+
+
 def _is_structural_callable(name: str, value: Any) -> bool:
     """Callables that are options, not schedules: dtypes, classes and masks."""
     return isinstance(value, (type, np.dtype)) or name.endswith("mask")
@@ -87,8 +91,8 @@ def inject_hyperparams(
     strings, dtypes, classes, containers such as mask trees, arguments whose
     name ends in ``mask`` (mask functions), and the names in ``static_args``.
     Any other callable is treated as a schedule. A Python ``int`` is an int32
-    hyperparameter where the factory's default is an ``int``, a float
-    otherwise.
+    hyperparameter where the factory's default is an ``int`` or the argument is
+    a PRNG seed (``key``, ``seed``), a float otherwise.
 
     Args:
         inner_factory: A function returning a :class:`GradientTransformation`
@@ -177,6 +181,8 @@ def _classify(arguments: dict[str, Any], signature: inspect.Signature,
         if name not in static:
             param = signature.parameters.get(name)
             kind = _numeric_kind(value, None if param is None else param.default)
+            if name in _SEED_ARGS and isinstance(value, (int, np.integer)):
+                kind = "int"  # a PRNG seed stays an integer (noisy_sgd's key), never a float
         if kind is not None:
             numeric[name] = (value, kind)
         elif (name not in static and callable(value)
