@@ -67,7 +67,7 @@ class GaloreTest(chex.TestCase):
     def test_bfloat16_params(self):
         tx = jos.contrib.galore(0.02, rank=2)
         params = galore_params(jnp.bfloat16)
-        u, _ = tx.update(params, tx.init(params), params)
+        u, _ = jax.jit(tx.update)(params, tx.init(params), params)
         self.assertTrue(all(x.dtype == jnp.bfloat16 for x in jax.tree.leaves(u)))
 
     def test_bad_arguments(self):
