@@ -352,8 +352,9 @@ def muon(
         consistent_rms: ``None`` (width scaling) or :math:`\rho` (0.2 matches AdamW's RMS).
 
     Returns:
-        ``partition({"muon": chain(scale_by_muon, shape scaling, add_decayed_weights,
-        scale_by_learning_rate), "adam": adamw(...)})``; state :class:`MultiTransformState`.
+        ``partition({"muon": chain(...), "adam": adamw(...)})``, where the Muon branch is
+        ``scale_by_muon``, the shape scaling, ``add_decayed_weights`` and
+        ``scale_by_learning_rate``; state :class:`MultiTransformState`.
 
     Examples:
         >>> import jax.numpy as jnp
