@@ -225,18 +225,18 @@ SHARDED_SCRIPT = textwrap.dedent("""
     import jax  # only now: the flag must be set before jax starts
     import numpy as np
     import jaxopt_scratch as jos
-    from jaxopt_scratch._engine import sweep as _sweep
+    from jaxopt_scratch._engine import programs as _programs
 
     assert jax.device_count() == 8, jax.devices()
     seen = []
-    chunk_program = _sweep._chunk_program
+    chunk_program = _programs.chunk_program
 
     def spy(*args):
         out = chunk_program(*args)
         seen.append(len(out[2].sharding.device_set))
         return out
 
-    _sweep._chunk_program = spy
+    _programs.chunk_program = spy
     xor = jos.problems.get("xor_b")
     grid = {"learning_rate": np.geomspace(1e-3, 3.0, 5)}   # 5 configs x 2 seeds = 10 runs
     args = (jos.adam, grid, xor.loss_fn, xor.init_params, 20)

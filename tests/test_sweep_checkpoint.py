@@ -8,7 +8,7 @@ import pytest
 
 import jaxopt_scratch as jos
 from jaxopt_scratch._engine import checkpoint as _checkpoint
-from jaxopt_scratch._engine import sweep as _sweep
+from jaxopt_scratch._engine import programs as _programs
 
 XOR = jos.problems.get("xor_a")
 LRS = {"learning_rate": np.geomspace(0.01, 1.0, 5).tolist()}
@@ -84,8 +84,8 @@ def test_a_finished_sweep_is_read_back_without_training(monkeypatch, tmp_path):
     first = jos.sweep(jos.adam, LRS, XOR.loss_fn, XOR.init_params(), 30,
                       checkpoint_dir=tmp_path, **kwargs)
     calls = []
-    program = _sweep._chunk_program
-    monkeypatch.setattr(_sweep, "_chunk_program", lambda *a: calls.append(1) or program(*a))
+    program = _programs.chunk_program
+    monkeypatch.setattr(_programs, "chunk_program", lambda *a: calls.append(1) or program(*a))
     again = jos.sweep(jos.adam, LRS, XOR.loss_fn, XOR.init_params(), 30,
                       checkpoint_dir=tmp_path, **kwargs)
     assert not calls

@@ -184,7 +184,7 @@ def snapshot(chunk: int, alive: np.ndarray, carry: Any, record: Any, run_hp: dic
 def restore(arrays: dict[str, np.ndarray], meta: dict[str, Any], carry_treedef: Any,
             stopped_treedef: Any, record: Any, run_hp: dict[str, Any],
             evolution: Any) -> tuple[int, np.ndarray, Any]:
-    """Loads a :func:`snapshot` into the recorders and ``run_hp``; returns ``(chunk, alive, carry)``."""
+    """Loads a :func:`snapshot` into the recorders and ``run_hp``; ``(chunk, alive, carry)``."""
     arrays = with_empty(arrays, meta)
     record.losses, record.final_losses = arrays["losses"], arrays["final_losses"]
     record.stopped_at = arrays["stopped_at"]
@@ -236,7 +236,7 @@ class Checkpointer:
 
 def checkpointer(checkpoint_dir: Any, fetch: Callable[[Any], Any], record: Any,
                  run_hp: dict[str, Any], evolution: Any, **arguments: Any) -> Checkpointer | None:
-    """The :class:`Checkpointer` of a sweep with these ``arguments`` (``None`` without a directory)."""
+    """The :class:`Checkpointer` of a sweep with these ``arguments`` (``None`` without one)."""
     if checkpoint_dir is None:
         return None
     return Checkpointer(Store(checkpoint_dir, fingerprint(**arguments)), fetch, record, run_hp,

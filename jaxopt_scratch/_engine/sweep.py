@@ -7,9 +7,12 @@ runs between chunks) and in groups of configurations (``max_batch``, so memory
 stays bounded); both reuse the one compiled chunk program. With several devices
 the configuration axis is sharded across them.
 
-This module plans and runs the work; the search spaces (``spaces.py``), the
-params and loss adapters (``adapters.py``), the metrics (``metrics.py``), the
-pruning rungs (``pruning.py``) and the result (``results.py``) have their own.
+This module checks and plans the work and decides between chunks; the compiled
+programs and the steps that call them are in ``programs.py``, the plan in
+``planner.py``, the search spaces (``spaces.py``), the params and loss adapters
+(``adapters.py``), the metrics (``metrics.py``), the pruning rungs (``pruning.py``),
+population-based training (``pbt.py``), checkpoints (``checkpoint.py``) and the
+result (``results.py``) have their own.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_scratch._core import base as _base
@@ -32,6 +34,7 @@ from jaxopt_scratch._engine import loop as _loop
 from jaxopt_scratch._engine import metrics as _metrics
 from jaxopt_scratch._engine import pbt as _pbt
 from jaxopt_scratch._engine import planner as _planner
+from jaxopt_scratch._engine import programs as _programs
 from jaxopt_scratch._engine import progress as _progress
 from jaxopt_scratch._engine import pruning as _pruning
 from jaxopt_scratch._engine import results as _results
@@ -54,82 +57,6 @@ def _seeds(seeds: Any) -> np.ndarray:
     return arr.astype(np.int32)
 
 
-class _Spec(NamedTuple):
-    """What every compiled program of a sweep is specialised on (hashable: a static argument)."""
-
-    make_optimizer: Callable[..., _base.GradientTransformation]
-    loss_fn: _loop.LossFn
-    sample_fn: _loop.SampleFn | None
-    mode: str  # the data mode: "full", "batches" or "sample"
-    num_steps: int
-    init_fn: Callable[[jax.Array], Any] | None  # `init_params` if it is a function of a key
-    binding: _adapters.Binding  # the params' static part, has_aux, the final-loss rule
-    metrics_fn: _metrics.MetricsFn | None
-    diagnostics: tuple[str, ...]  # per-step optimizer diagnostics to record
-
-
-def _keys(seed: jax.Array) -> jax.Array:
-    """``(init_key, data_key)`` of a run, as :func:`sweep` documents them."""
-    return jax.random.split(jax.random.key(seed))
-
-
-def _init(spec, hp, seed, shared):
-    if spec.init_fn is None:
-        trained, held = shared
-    else:
-        trained, held, _ = _adapters.split(spec.init_fn(_keys(seed)[0]))
-    return trained, held, spec.make_optimizer(**hp).init(trained)
-
-
-_init_program = jax.jit(jax.vmap(_init, in_axes=(None, 0, 0, None)), static_argnums=0)
-
-
-def _chunk(spec, block, blocks, stop, hp, seed, trained, held, state, start, batches, eval_batch):
-    tx = spec.make_optimizer(**hp)
-    value = spec.binding.loss(spec.loss_fn, held)
-    trace = _metrics.step_trace(spec.diagnostics, hp) if spec.diagnostics else None
-    data_key = _keys(seed)[1]
-
-    def train_block(carry, b):  # `block` steps, then one evaluation of the metrics
-        carry, out = _loop.train_steps(
-            tx, value, spec.mode, spec.sample_fn, *carry, start + b * block, block,
-            batches=batches, data_key=data_key, stop=stop, trace=trace)
-        evaluated = {}
-        if spec.metrics_fn is not None:
-            params = _adapters.combine(carry[0], held, spec.binding.static)
-            evaluated = _metrics.evaluate(spec.metrics_fn, params, eval_batch)
-        return carry, (out, evaluated)
-
-    if blocks == 1:  # no outer loop: the same program as before metrics existed
-        (trained, state), out = train_block((trained, state), 0)
-        out = jax.tree.map(lambda x: x[None], out)
-    else:
-        (trained, state), out = jax.lax.scan(train_block, (trained, state),
-                                             jnp.arange(blocks, dtype=jnp.int32))
-    (losses, diagnostics), evaluated = (out[0] if trace else (out[0], {})), out[1]
-    steps = jax.tree.map(lambda x: x.reshape(-1), (losses, diagnostics))  # (blocks * block,)
-    return trained, state, *steps, evaluated
-
-
-_chunk_program = jax.jit(
-    jax.vmap(_chunk, in_axes=(None,) * 4 + (0, 0, 0, 0, 0, None, None, None)),
-    static_argnums=(0, 1, 2, 3),
-)
-
-
-def _final(spec, step, trained, held, seed, batches, eval_batch):
-    value = spec.binding.loss(spec.loss_fn, held)
-    no_batch = spec.mode == "batches" and spec.num_steps == 0
-    return _adapters.final_loss(
-        value, spec.binding.final, trained, eval_batch,
-        None if no_batch else lambda: _adapters.batch_at(
-            spec.mode, jnp.maximum(step - 1, 0), batches, spec.sample_fn, _keys(seed)[1]))
-
-
-_final_program = jax.jit(jax.vmap(_final, in_axes=(None, None, 0, 0, 0, None, None)),
-                         static_argnums=0)
-
-
 def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batches, sample_fn,
               num_samples, sample_seed, metrics_fn, prune, population):
     """Step 1: checks the arguments; returns the configuration table, the seeds and the data mode."""
@@ -137,67 +64,16 @@ def _validate(make_optimizer, hyperparams, loss_fn, num_steps, mode, seeds, batc
     table = _spaces.table(hyperparams, mode, num_samples, sample_seed)
     seed_list = _seeds(seeds)
     _metrics.check_metrics_fn(metrics_fn)
-    _pruning.check_prune(prune)
-    for who, ranking in (("prune", prune), ("population", _pbt.check_population(population, prune))):
+    rankings = {"prune": _pruning.check_prune(prune),
+                "population": _pbt.check_population(population, prune)}
+    for who, ranking in rankings.items():
         if ranking is not None and ranking.metric is not None and metrics_fn is None:
-            raise ValueError(f"`{who}` ranks by the metric {ranking.metric!r}, but no `metrics_fn` "
-                             f"computes it. Pass `metrics_fn`, or `metric=None` (the loss).")
+            raise ValueError(f"`{who}` ranks by the metric {ranking.metric!r}, but no "
+                             f"`metrics_fn` computes it. Pass `metrics_fn`, or `metric=None`.")
     return table, seed_list, _loop.check_data(loss_fn, num_steps, batches, sample_fn)
 
 
-class _Task(NamedTuple):
-    """What every group of runs trains, and where its results go."""
-
-    spec: _Spec
-    plan: _planner.Plan
-    placement: _planner.Placement
-    run_hp: dict[str, np.ndarray]  # {name: (runs,)}
-    run_seeds: np.ndarray  # (runs,)
-    shared: Any  # (trained, held) of `init_params` if it is a pytree, else None (placed)
-    batches: Any  # placed
-    eval_batch: Any  # placed
-    record: _results.Recorder
-
-
-class _Group(NamedTuple):
-    """The runs of one compiled call, padded to the group size (the last run repeated)."""
-
-    rows: np.ndarray  # the runs, unpadded
-    where: np.ndarray  # (group size,): their positions among the alive runs, padded
-    hp: Any  # {name: (group size,)}, placed
-    seeds: Any  # (group size,), placed
-
-
-def _groups(task: _Task, alive: np.ndarray) -> list[_Group]:
-    """The ``alive`` runs cut into groups of :meth:`Plan.group` runs."""
-    size, put, split = task.plan.group(len(alive)), task.placement.put, task.placement.split
-    groups = []
-    for g in range(0, len(alive), size):
-        rows = alive[g:g + size]
-        where = np.concatenate([np.arange(g, g + len(rows)),
-                                np.full(size - len(rows), g + len(rows) - 1)])
-        hp = put({n: jnp.asarray(v[alive[where]]) for n, v in task.run_hp.items()}, split)
-        groups.append(_Group(rows, where, hp, put(jnp.asarray(task.run_seeds[alive[where]]),
-                                                  split)))
-    return groups
-
-
-def _run_chunk(task: _Task, group: _Group, carry: Any, c: int, bar: _progress.Progress) -> Any:
-    """Step 3: chunk ``c`` of one group's runs, recorded; returns their new carry."""
-    plan, spec, fetch = task.plan, task.spec, task.placement.fetch
-    trained, held, state = carry
-    start = c * plan.chunk
-    trained, state, losses, diagnostics, evaluated = _chunk_program(
-        spec, plan.block, plan.blocks, plan.stop, group.hp, group.seeds, trained, held, state,
-        np.int32(start), task.batches, task.eval_batch)
-    task.record.steps(group.rows, start, fetch(losses),  # waits: the bar is honest
-                      jax.tree.map(fetch, diagnostics))
-    task.record.evaluations(group.rows, c * plan.blocks, jax.tree.map(fetch, evaluated))
-    bar.update(min(plan.chunk, spec.num_steps - start))
-    return trained, held, state
-
-
-def _rung(task: _Task, prune: _pruning.Halving, alive: np.ndarray, carry: Any,
+def _rung(task: _programs.Task, prune: _pruning.Halving, alive: np.ndarray, carry: Any,
           finals: np.ndarray, step: int, num_seeds: int) -> tuple[np.ndarray, Any]:
     """Step 4 (pruning only): ranks the running configurations at ``step``; stops the worst.
 
@@ -208,13 +84,14 @@ def _rung(task: _Task, prune: _pruning.Halving, alive: np.ndarray, carry: Any,
     keep = np.zeros(len(configs), bool)
     keep[prune.survivors(configs)] = True
     keep = np.repeat(keep, num_seeds)
+    stopped = _programs.take(carry[:2], np.flatnonzero(~keep))
     task.record.stop(alive[~keep], step, finals[~keep],
-                     *jax.tree.map(task.placement.fetch, _take(carry[:2], np.flatnonzero(~keep))))
-    return alive[keep], _take(carry, np.flatnonzero(keep))
+                     *jax.tree.map(task.placement.fetch, stopped))
+    return alive[keep], _programs.take(carry, np.flatnonzero(keep))
 
 
-def _scores(task: _Task, who: str, metric: str | None, alive: np.ndarray, finals: np.ndarray,
-            step: int) -> np.ndarray:
+def _scores(task: _programs.Task, who: str, metric: str | None, alive: np.ndarray,
+            finals: np.ndarray, step: int) -> np.ndarray:
     """The ``alive`` runs' ``metric`` at ``step`` (their loss for ``None``), to rank them."""
     if metric is None:
         return finals
@@ -222,58 +99,6 @@ def _scores(task: _Task, who: str, metric: str | None, alive: np.ndarray, finals
         return task.record.metrics[metric][alive, step // task.plan.block - 1]
     raise ValueError(f"`{who}` ranks by {metric!r}, which `metrics_fn` does not return;"
                      f" it returns {', '.join(task.record.metrics)}.")
-
-
-def _take(tree: Any, index: Any) -> Any:
-    """The runs ``index`` (an index array or a slice) of every leaf, in one compiled gather.
-
-    Indexing leaf by leaf would compile one small program per leaf shape and index
-    length: at the rungs of a small problem, seconds, more than the training itself.
-    """
-    if isinstance(index, slice):
-        index = np.arange(*index.indices(len(jax.tree.leaves(tree)[0])))
-    return _gather(tree, np.asarray(index))
-
-
-@jax.jit
-def _gather(tree: Any, index: jax.Array) -> Any:
-    return jax.tree.map(lambda x: x[index], tree)
-
-
-@jax.jit
-def _join(parts: list[Any]) -> Any:
-    """The groups' carries, one after the other along the runs (one compiled program)."""
-    return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
-
-
-def _run_segment(task: _Task, alive: np.ndarray, carry: Any, first: int, end: int,
-                 bar: _progress.Progress, save: Callable[..., None] | None,
-                 ) -> tuple[Any, np.ndarray]:
-    """Trains the ``alive`` runs over chunks ``first..end-1``, every group one chunk at a time.
-
-    ``carry`` is the ``(trained, held, state)`` of every alive run, stacked (``None``
-    initialises them). After each chunk every run is at the same step, where
-    ``save(chunks done, alive, carry)`` may checkpoint the sweep. Returns the carry
-    of every alive run and their losses after the last chunk (for :func:`_rung`).
-    """
-    groups = _groups(task, alive)
-    put, split = task.placement.put, task.placement.split
-    carries = [_init_program(task.spec, g.hp, g.seeds, task.shared) if carry is None
-               else put(_take(carry, g.where), split) for g in groups]
-
-    def stacked():  # the real runs of every group, in the order of `alive`
-        parts = [_take(cr, slice(0, len(g.rows))) for g, cr in zip(groups, carries)]
-        return _join(parts)
-
-    for c in range(first, end):
-        carries = [_run_chunk(task, g, cr, c, bar) for g, cr in zip(groups, carries)]
-        if save is not None:
-            save(c + 1, alive, stacked())
-    step = np.int32(min(end * task.plan.chunk, task.spec.num_steps))
-    finals = [task.placement.fetch(_final_program(task.spec, step, cr[0], cr[1], g.seeds,
-                                                  task.batches, task.eval_batch))[:len(g.rows)]
-              for g, cr in zip(groups, carries)]
-    return stacked(), np.concatenate(finals)
 
 
 def sweep(
@@ -408,13 +233,13 @@ def sweep(
         static, shared = _static_part(init_fn), None
     binding = _adapters.Binding(static, bool(has_aux),
                                 _adapters.final_rule(loss_fn, batch_mode, eval_batch))
-    spec = _Spec(make_optimizer, loss_fn, sample_fn, batch_mode, num_steps, init_fn, binding,
-                 metrics_fn, _metrics.check_diagnostics(diagnostics))
+    spec = _programs.Spec(make_optimizer, loss_fn, sample_fn, batch_mode, num_steps, init_fn,
+                          binding, metrics_fn, _metrics.check_diagnostics(diagnostics))
     evaluations = math.ceil(num_steps / plan.block) if metrics_fn is not None else 0
     eval_steps = np.minimum(np.arange(1, evaluations + 1) * plan.block, num_steps)
-    task = _Task(spec, plan, placement, run_hp, run_seeds,
-                 *placement.put((shared, batches, eval_batch), placement.same),
-                 _results.Recorder(num_runs, num_steps, eval_steps))
+    task = _programs.Task(spec, plan, placement, run_hp, run_seeds,
+                          *placement.put((shared, batches, eval_batch), placement.same),
+                          _results.Recorder(num_runs, num_steps, eval_steps))
 
     alive = np.arange(num_runs)  # the runs still training, configuration-major
     counts = (prune.alive_per_segment(num_configs, num_steps) if prune
@@ -436,20 +261,20 @@ def sweep(
         plan=plan._replace(max_group=0))
     try:
         if saver and (found := saver.resume(lambda: jax.eval_shape(
-                lambda h, s: _init_program(spec, h, s, task.shared),
+                lambda h, s: _programs.init_program(spec, h, s, task.shared),
                 {n: v[:1] for n, v in run_hp.items()}, run_seeds[:1]))):
             start, alive, carry = found
             bar.update(_work(counts, steps, min(start * plan.chunk, num_steps), plan, num_seeds))
         for k, end in enumerate(plan.segments):
             if end < start:  # finished before the checkpoint
                 continue
-            carry, finals = _run_segment(task, alive, carry, max(bounds[k], start), end, bar,
-                                         saver)
+            carry, finals = _programs.run_segment(task, alive, carry, max(bounds[k], start),
+                                                  end, bar, saver)
             if k == len(plan.segments) - 1:
                 task.record.stop(alive, num_steps, finals,
                                  *jax.tree.map(placement.fetch, carry[:2]))
             elif evolution:  # every run goes on, from its source's state
-                carry = _take(carry, evolution.round(_scores(
+                carry = _programs.take(carry, evolution.round(_scores(
                     task, "population", population.metric, alive, finals, steps[k + 1]),
                     steps[k + 1], run_hp))
             else:
