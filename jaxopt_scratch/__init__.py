@@ -271,6 +271,8 @@ from jaxopt_scratch._engine.loop import RunResult as RunResult
 from jaxopt_scratch._engine.loop import run as run
 from jaxopt_scratch._engine.lr_find import LRFindResult as LRFindResult
 from jaxopt_scratch._engine.lr_find import lr_find as lr_find
+from jaxopt_scratch._engine.memory import MemoryBudgetError as MemoryBudgetError
+from jaxopt_scratch._engine.memory import MemoryEstimate as MemoryEstimate
 from jaxopt_scratch._engine.minimize import MinimizeResult as MinimizeResult
 from jaxopt_scratch._engine.minimize import minimize as minimize
 from jaxopt_scratch._engine.pbt import PBT as PBT
@@ -325,6 +327,8 @@ __all__ = [
     "MaskOrFn",
     "MaskedNode",
     "MaskedState",
+    "MemoryBudgetError",
+    "MemoryEstimate",
     "MinimizeResult",
     "MonitorState",
     "MultiNormalDiagFromLogScale",

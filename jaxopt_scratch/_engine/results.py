@@ -43,6 +43,8 @@ class SweepResult:
         pruned: Whether the sweep used ``prune`` (adds the ``stopped_at`` column).
         population: With ``population=jos.pbt(...)``, the population's history (a
             :class:`PopulationRecord`: each member's hyperparameter schedule and lineage).
+        memory: With ``max_batch="auto"`` or a ``memory_budget``, the
+            :class:`MemoryEstimate` the group size was chosen from.
     """
 
     hyperparams: dict[str, np.ndarray]
@@ -58,6 +60,7 @@ class SweepResult:
     stopped_at: np.ndarray | None = None
     pruned: bool = False
     population: Any = None
+    memory: Any = None
 
     def __post_init__(self):
         if self.stopped_at is None:

@@ -31,6 +31,7 @@ from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._engine import adapters as _adapters
 from jaxopt_scratch._engine import checkpoint as _checkpoint
 from jaxopt_scratch._engine import loop as _loop
+from jaxopt_scratch._engine import memory as _memory
 from jaxopt_scratch._engine import metrics as _metrics
 from jaxopt_scratch._engine import pbt as _pbt
 from jaxopt_scratch._engine import planner as _planner
@@ -113,7 +114,7 @@ def sweep(
     batches: Any = None,
     sample_fn: _loop.SampleFn | None = None,
     eval_batch: Any = None,
-    max_batch: int | None = None,
+    max_batch: int | str | None = None,
     chunk_steps: int | None = None,
     progress: bool | str = True,
     devices: Sequence[jax.Device] | None = None,
@@ -126,6 +127,7 @@ def sweep(
     prune: _pruning.Halving | None = None,
     population: _pbt.PBT | None = None,
     checkpoint_dir: str | None = None,
+    memory_budget: int | str | None = None,
 ) -> SweepResult:
     r"""Trains every configuration of a search space, as one compiled program.
 
@@ -176,7 +178,8 @@ def sweep(
         sample_fn: A function of a PRNG key returning one minibatch.
         eval_batch: The batch of the final loss and of ``metrics_fn``.
         max_batch: At most this many runs per compiled call (memory bound);
-            default all of them.
+            default all of them; ``"auto"``: as many as fit ``memory_budget``, from
+            the compiled programs' memory analysis (see :mod:`memory`).
         chunk_steps: Steps per compiled call; default about a twentieth of
             ``num_steps`` (a multiple of ``eval_every``, dividing the first rung).
         progress: Show a progress bar on stderr (tqdm if installed); a string is its label.
@@ -197,6 +200,9 @@ def sweep(
         checkpoint_dir: Save the whole sweep there after every chunk (orbax-checkpoint,
             an optional dependency); called again with the same arguments, ``sweep``
             resumes from the latest save and returns the uninterrupted result, bit for bit.
+        memory_budget: Bytes (or ``"4GB"``) the sweep may use, for ``max_batch="auto"``
+            (default half the free memory); with an int ``max_batch`` it is checked. A
+            sweep that does not fit raises :class:`MemoryBudgetError` before it starts.
 
     Returns:
         A :class:`SweepResult`.
@@ -222,7 +228,12 @@ def sweep(
     devices = list(jax.devices() if devices is None else devices)
     rounds = prune or population  # the steps where the host ranks the runs
     rungs = rounds.rungs(num_steps) if rounds is not None else ()
-    plan = _planner.plan(num_runs, num_steps, max_batch, chunk_steps, len(devices), eval_every, rungs)
+    auto = isinstance(max_batch, str)
+    if auto and max_batch != "auto":
+        raise ValueError(f"`max_batch` must be a Python int >= 1, None (all runs) or 'auto' (as "
+                         f"many as fit `memory_budget`), got {max_batch!r}.")
+    plan = _planner.plan(num_runs, num_steps, None if auto else max_batch, chunk_steps,
+                         len(devices), eval_every, rungs)
     placement = _planner.Placement.over(devices)
     # The same test as for a mask function: a callable pytree (an equinox module) is params.
     init_fn = init_params if _combine.is_mask_fn(init_params) else None
@@ -240,6 +251,12 @@ def sweep(
     task = _programs.Task(spec, plan, placement, run_hp, run_seeds,
                           *placement.put((shared, batches, eval_batch), placement.same),
                           _results.Recorder(num_runs, num_steps, eval_steps))
+    memory = None
+    if auto or memory_budget is not None:  # measured from the compiled programs, run nothing
+        memory = _memory.fit_sweep(task, num_runs, None if auto else max_batch, memory_budget,
+                                   devices, bool(progress))
+        task = task._replace(plan=plan._replace(max_group=memory.group))
+        plan = task.plan
 
     alive = np.arange(num_runs)  # the runs still training, configuration-major
     counts = (prune.alive_per_segment(num_configs, num_steps) if prune
@@ -286,7 +303,8 @@ def sweep(
     result = task.record.result({**run_hp, "seed": run_seeds}, num_configs, num_seeds,
                                 prune is not None,
                                 lambda trained, held: _adapters.combine(trained, held, static))
-    return dataclasses.replace(result, population=evolution.record()) if evolution else result
+    return dataclasses.replace(result, population=evolution and evolution.record(),
+                               memory=memory)
 
 
 def _work(counts: list[int], steps: list[int], upto: int, plan: _planner.Plan,
