@@ -246,6 +246,14 @@ WITH_COUNT = {
     "JoinTransformsState": lambda: jos.join_transforms([jos.adam(0.1), jos.sgd(0.1)], [5]),
     "MultiStepsState": lambda: jos.MultiSteps(jos.adam(0.1), 2).gradient_transformation(),
     "ApplyIfFiniteState": lambda: jos.apply_if_finite(jos.adamax(0.1), 2),
+    "AddNoiseState": lambda: jos.add_noise(0.01, 0.55, 0),
+    "FactoredState": lambda: jos.scale_by_factored_rms(),
+    "InjectStatefulHyperparamsState": lambda: jos.inject_stateful_hyperparams(jos.adamw)(
+        learning_rate=_SCHEDULE),
+    "ScaleByBeliefState": lambda: jos.scale_by_belief(),
+    "ScaleByLBFGSState": lambda: jos.scale_by_lbfgs(),
+    "ScaleByNovogradState": lambda: jos.scale_by_novograd(),
+    "ScaleByRStdDevState": lambda: jos.scale_by_stddev(bias_correction=True),  # optax's alias
 }
 
 
@@ -258,8 +266,8 @@ class CountSaturationTest(chex.TestCase):
 
     def test_every_public_state_with_a_counter_is_covered(self):
         counters = {"count", "gradient_step", "mini_step", "notfinite_count", "total_notfinite"}
-        with_counter = {n for n in jos.__all__ if n.endswith("State")
-                        and counters & set(getattr(jos, n)._fields)}
+        with_counter = {n for n in jos.__all__ if n.endswith("State")  # not the OptState alias
+                        and counters & set(getattr(getattr(jos, n), "_fields", ()))}
         self.assertEqual(with_counter, set(WITH_COUNT))
 
     @chex.variants(with_jit=True, without_jit=True)
