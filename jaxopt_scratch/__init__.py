@@ -146,7 +146,6 @@ from jaxopt_scratch._transforms.linesearch import value_and_grad_from_state as v
 from jaxopt_scratch._transforms.noise import AddNoiseState as AddNoiseState
 from jaxopt_scratch._transforms.noise import add_noise as add_noise
 from jaxopt_scratch._transforms.normalization import centralize as centralize
-from jaxopt_scratch._transforms.polyak import scale_by_polyak as scale_by_polyak
 from jaxopt_scratch._transforms.normalization import (
     normalize_by_update_norm as normalize_by_update_norm,
 )
@@ -168,6 +167,7 @@ from jaxopt_scratch._transforms.per_example import (
 from jaxopt_scratch._transforms.per_example import (
     per_example_layer_norm_clip as per_example_layer_norm_clip,
 )
+from jaxopt_scratch._transforms.polyak import scale_by_polyak as scale_by_polyak
 from jaxopt_scratch._transforms.scaling import ScaleState as ScaleState
 from jaxopt_scratch._transforms.scaling import ScaleByScheduleState as ScaleByScheduleState
 from jaxopt_scratch._transforms.scaling import scale as scale
@@ -253,10 +253,10 @@ from jaxopt_scratch._optimizers.layerwise import lars as lars
 from jaxopt_scratch._optimizers.lbfgs import lbfgs as lbfgs
 from jaxopt_scratch._optimizers.optimistic import optimistic_adam as optimistic_adam
 from jaxopt_scratch._optimizers.optimistic import optimistic_adam_v2 as optimistic_adam_v2
-from jaxopt_scratch._optimizers.polyak import polyak_sgd as polyak_sgd
 from jaxopt_scratch._optimizers.optimistic import (
     optimistic_gradient_descent as optimistic_gradient_descent,
 )
+from jaxopt_scratch._optimizers.polyak import polyak_sgd as polyak_sgd
 from jaxopt_scratch._optimizers.rms_variants import adadelta as adadelta
 from jaxopt_scratch._optimizers.rms_variants import adafactor as adafactor
 from jaxopt_scratch._optimizers.rms_variants import sm3 as sm3
