@@ -158,7 +158,7 @@ def test_seeds_prints_the_tutorials_beside_the_library(tmp_path):
     (("race", "--lr", "adamw=0.1"), "which is not racing"),
     (("race", "--lr", "sgd=-1"), "learning rates must be > 0"),
     (("sweep", "--frobnicate"), "unrecognized arguments: --frobnicate"),
-    ((), "choose a command: race, sweep, lr-find or seeds"),
+    ((), "choose a command: race, sweep, lr-find, pbt or seeds"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
     proc = _run_cli(*args, cwd=tmp_path)
@@ -178,6 +178,7 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
     (("--prune", "halving:1"), "--prune must be none, halving, halving:ETA"),
     (("--metric", "bits"), "--metric 'bits' is not measured on xor_a; choose one of loss"),
     (("--num-samples", "4"), "--num-samples is for --sample random or sobol"),
+    (("--memory-budget", "lots"), "--memory-budget must be a size such as 4GB or 512MB"),
 ])
 def test_output_and_tuning_flags_are_checked_before_any_work(tmp_path, capsys, monkeypatch,
                                                              args, message):
@@ -198,7 +199,7 @@ def test_output_and_tuning_flags_are_checked_before_any_work(tmp_path, capsys, m
 def test_help_shows_each_default_once():
     parser = _main._parser()
     commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
-    assert set(commands) == {"race", "sweep", "lr-find", "seeds"}
+    assert set(commands) == {"race", "sweep", "lr-find", "pbt", "seeds"}
     for name, sub in commands.items():
         formatter = sub._get_formatter()
         for action in sub._actions:
@@ -222,6 +223,7 @@ def test_sweep_tuning_flags_csv_and_lr_find_in_process(tmp_path, capsys, monkeyp
     # Rungs at 10 and 30 steps: 9 -> 3 -> 1 configurations of 2 seeds, 18 * 10 + 6 * 20 + 2 * 60.
     assert "rungs at 10, 30 steps, by accuracy): 420 of 1620 steps trained" in out
     assert "best accuracy" in out and "wrote runs.csv" in out and "wrote fig.svg" in out
+    assert "memory: about" in out and "groups of 18 runs" in out  # the estimate is printed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.svg", "runs.csv"]  # exactly
     with open("runs.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -239,6 +241,43 @@ def test_sweep_tuning_flags_csv_and_lr_find_in_process(tmp_path, capsys, monkeyp
                         start_learning_rate=1e-3, end_learning_rate=100.0)
     assert float(row[1]) == pytest.approx(found.suggestion, rel=2e-3)  # 3 digits printed
     assert (tmp_path / "lr.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_pbt_prints_the_population_and_plots_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = _main.main(["pbt", "--steps", "24", "--population", "6", "--interval", "6",
+                       "--lr-range", "1e-3,1", "--out", "pbt.png", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "6 members, learning rates from 0.001 .. 1 (sobol, seed 0), 24 updates; every 6 " \
+           "steps the worst 0.25 copy the best (by loss)" in out
+    rows = _rows(out)
+    assert len(rows) == 6 and all(0.001 <= float(r[2]) <= 1 for r in rows.values())
+    best = next(iter(rows))  # the table is sorted, best first
+    assert f"best member {best}: learning rate by interval (steps 0, 6, 12, 18): " in out
+    assert "memory: about" in out
+    _assert_png(tmp_path / "pbt.png")
+    assert _main.main(["pbt", "--optimizer", "adam,sgd", "--no-plot"]) == 2
+    assert "--optimizer takes one optimizer" in capsys.readouterr().err
+    assert _main.main(["pbt", "--fraction", "0.9", "--no-plot", "--steps", "4"]) == 2
+    assert "--fraction: `fraction` must be a number in (0, 0.5]" in capsys.readouterr().err
+
+
+def test_an_oversize_sweep_is_refused_before_it_starts(capsys, monkeypatch):
+    from jaxopt_scratch._engine import programs as _programs
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the sweep started")
+
+    monkeypatch.setattr(_programs, "run_chunk", no_training)
+    # 64 runs of xor_a with sgd keep about 11 KB and need about 23 KB more in one call.
+    assert _main.main(["sweep", "--optimizers", "sgd", "--max-batch", "64", "--memory-budget",
+                       "16KB", "--seeds", "1", "--steps", "10", "--no-plot",
+                       "--no-progress"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert re.search(r"error: This sweep needs about .* with --max-batch 64 .*, more than its "
+                     r"16.0 KB budget\. Lower --max-batch to \d+ or less", err), err
 
 
 def test_missing_matplotlib_still_prints_the_table(tmp_path):

@@ -1,4 +1,4 @@
-"""The ``jaxopt-scratch`` command: ``race``, ``sweep``, ``lr-find`` and ``seeds``
+"""The ``jaxopt-scratch`` command: ``race``, ``sweep``, ``lr-find``, ``pbt`` and ``seeds``
 (``python -m jaxopt_scratch``).
 
 User errors (unknown problem or optimizer, bad range, bad flag, an output path that
@@ -19,7 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxopt_scratch._cli import budget as _budget
 from jaxopt_scratch._cli import outputs as _outputs
+from jaxopt_scratch._cli import pbt as _pbt
 from jaxopt_scratch._cli import tuning as _tuning
 from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._engine import loop as _loop
@@ -263,15 +265,16 @@ def sweep(args: argparse.Namespace) -> int:
         if args.clip > 0:
             def make(learning_rate, _inner=make):
                 return _with_clip(_inner(learning_rate), args.clip)
-        result = _sweep.sweep(
-            make, {"learning_rate": lrs}, problem.loss_fn, init, steps, seeds=args.seeds,
-            sample_fn=problem.sample_fn, eval_batch=problem.eval_batch,
-            metrics_fn=ranking.metrics_fn, max_batch=args.max_batch,
-            progress=False if args.no_progress else f"{name:>9}",
-            prune=None if prune is None else dataclasses.replace(
-                prune, metric=None if ranking.name == "final_loss" else ranking.name,
-                mode=ranking.mode),
-        )
+        with _budget.refusal():
+            result = _sweep.sweep(
+                make, {"learning_rate": lrs}, problem.loss_fn, init, steps, seeds=args.seeds,
+                sample_fn=problem.sample_fn, eval_batch=problem.eval_batch,
+                metrics_fn=ranking.metrics_fn, **_budget.sweep_options(args),
+                progress=False if args.no_progress else f"{name:>9}",
+                prune=None if prune is None else dataclasses.replace(
+                    prune, metric=None if ranking.name == "final_loss" else ranking.name,
+                    mode=ranking.mode),
+            )
         row, final = _tuning.sweep_row(name, lrs, result, target, ranking)
         rows.append(row)
         finals[name] = (final, ~np.isfinite(final))
@@ -285,6 +288,7 @@ def sweep(args: argparse.Namespace) -> int:
         print(f"successive halving (reduction {prune.reduction_factor}, rungs at "
               f"{', '.join(map(str, prune.rungs(steps)))} steps, by {args.metric}): "
               f"{cost[0]} of {cost[1]} steps trained")
+    print(result.memory.describe())
     print()
     best_header = "best final loss" if ranking.name == "final_loss" else f"best {ranking.name}"
     _outputs.print_table(["optimizer", "best lr", best_header, "lrs reaching target",
@@ -319,15 +323,28 @@ def lr_find(args: argparse.Namespace) -> int:
                         lambda plot: _save(plot, args.out))
 
 
+def pbt(args: argparse.Namespace) -> int:
+    """Population-based training of one optimizer's learning rate: a table and a PNG."""
+    problem = _problem(args.problem)
+    names = _optimizer_names(args.optimizer)
+    if len(names) != 1:
+        raise UsageError(f"--optimizer takes one optimizer, got {args.optimizer!r}")
+    low, high = _lr_range(args.lr_range)
+    _check_outputs(args, "pbt.png")
+    return _pbt.run(args, problem, OPTIMIZERS[names[0]], low, high,
+                    lambda plot: _save(plot, args.out))
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog=PROG, description=(
         "Race and sweep the tutorials' optimizers (docs/tutorial_claims.rst) with "
         "jaxopt_scratch. Problems: "
         + ", ".join(_registry.names()) + "."))
-    sub = parser.add_subparsers(dest="command", metavar="{race,sweep,lr-find,seeds}")
+    sub = parser.add_subparsers(dest="command", metavar="{race,sweep,lr-find,pbt,seeds}")
     _add_race(sub)
     _add_sweep(sub)
     _add_lr_find(sub)
+    _add_pbt(sub)
     _add_seeds(sub)
     return parser
 
@@ -391,10 +408,20 @@ def _add_sweep(sub: Any) -> None:
                    "(the table uses their mean final loss); 1 = the problem's own start "
                    "(P9's NumPy-seeded init for XOR)")
     p.add_argument("--clip", type=float, default=0.0, help="clip gradients to [-CLIP, CLIP]; 0 = off")
-    p.add_argument("--max-batch", type=_positive_int, default=None,
-                   help="at most this many runs per compiled call (bounds memory; default: all)")
+    _budget.add_arguments(p, _positive_int)
     _tuning.add_arguments(p, _positive_int)
     _add_output_args(p, "sweep.png")
+
+
+def _add_pbt(sub: Any) -> None:
+    p = _command(sub, "pbt", pbt, summary="population-based training of a learning rate",
+                 description="Train a population of one optimizer, every member with its own "
+                 "learning rate, as one compiled program; every --interval steps the worst "
+                 "members copy the best and perturb their learning rate (Jaderberg et al. "
+                 "2017). Print the best members and the best learning-rate schedule; plot them.")
+    _pbt.add_arguments(p, _positive_int)
+    _budget.add_arguments(p, _positive_int)
+    _add_output_args(p, "pbt.png")
 
 
 def _add_lr_find(sub: Any) -> None:
@@ -435,8 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("choose a command: race, sweep, lr-find or seeds (see --help)")
+            raise UsageError("choose a command: race, sweep, lr-find, pbt or seeds (see --help)")
         return args.func(args)
-    except UsageError as err:
+    except (UsageError, _tuning.TuningError, _budget.BudgetError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

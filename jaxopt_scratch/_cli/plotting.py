@@ -149,3 +149,37 @@ def plot_lr_find(
     ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=100)
+
+
+def plot_pbt(path: str, record: Any, losses: np.ndarray, best: int, num_steps: int,
+             title: str) -> None:
+    """Every member's learning rate and loss over the steps; the best member's lineage in bold.
+
+    Args:
+        path: The file to write.
+        record: The sweep's ``PopulationRecord``.
+        losses: ``(members, num_steps)``: each slot's training loss.
+        best: The member whose lineage is drawn in bold.
+        num_steps: The steps of the run.
+        title: The figure title.
+    """
+    fig, (ax_lr, ax_loss) = _figure(11.0, 4.6, 2)
+    edges = np.append(record.steps, num_steps)
+    lrs = record.hyperparams["learning_rate"]
+    for m in range(lrs.shape[0]):
+        ax_lr.stairs(lrs[m], edges, baseline=None, color="0.7", lw=0.8)
+        ax_loss.plot(losses[m], color="0.75", lw=0.6)
+    lineage = record.lineage(best)
+    ax_lr.stairs(record.schedule(best)["learning_rate"], edges, baseline=None, color="C3", lw=2,
+                 label=f"member {best}")
+    along = np.concatenate([losses[s, lo:hi] for s, lo, hi in zip(lineage, edges, edges[1:])])
+    ax_loss.plot(along, color="C3", lw=1.5, label=f"member {best}'s lineage")
+    ax_lr.set(yscale="log", xlabel="step", ylabel="learning rate",
+              title="learning rate of every member")
+    _loss_axis_scale(ax_loss, [along])
+    ax_loss.set(xlabel="step", ylabel="training loss", title="loss of every slot")
+    for ax in (ax_lr, ax_loss):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=100)

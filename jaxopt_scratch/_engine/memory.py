@@ -202,9 +202,11 @@ def fit_sweep(task: _programs.Task, num_runs: int, max_batch: int | None, budget
                 _programs.final_program.lower(spec, np.int32(0), *carry[:2], seeds,
                                               *shapes[1:]).compile())
 
-    carry = abstract(1)[2]  # kept on device for every run, its params also on the host
-    kept = tree_bytes(carry) + tree_bytes(carry[:2]) + 4 * spec.num_steps * (
-        1 + len(spec.diagnostics))
+    # Kept for every run: its carry on device, its params on the host, and per step its
+    # float32 loss and diagnostics plus three bytes of the masks the result is checked with.
+    carry = abstract(1)[2]
+    kept = tree_bytes(carry) + tree_bytes(carry[:2]) + spec.num_steps * (
+        4 * (1 + len(spec.diagnostics)) + 3)
     budget = (int(BUDGET_FRACTION * available_bytes(devices)) if budget is None
               else parse_size(budget))
     out = estimate(compile_group, len(devices), num_runs, kept, budget, max_batch)
