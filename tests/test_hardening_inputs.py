@@ -338,6 +338,7 @@ SCHEDULES = {
              end_value=0.01),
         [("transition_steps", -1, _NONNEG), ("decay_rate", -0.5, _NONNEG)]),
     "piecewise_constant_schedule": (dict(init_value=1.0), []),
+    "piecewise_interpolate_schedule": (dict(interpolate_type="linear", init_value=1.0), []),
     "cosine_decay_schedule": (
         dict(init_value=1.0, decay_steps=10, alpha=0.0, exponent=1.0),
         [("decay_steps", -1, _NONNEG), ("exponent", 0.0, _POSITIVE)]),
