@@ -225,3 +225,12 @@ class NnlsTest(chex.TestCase):
             jos.nnls(jnp.ones(3), jnp.ones(3), 5)
         with pytest.raises(ValueError, match=r"`b` must have shape \(3,\) or \(3, K\)"):
             jos.nnls(jnp.ones((3, 2)), jnp.ones(4), 5)
+
+
+@pytest.mark.parametrize("value", [0.0, 1e-30, 1e30])
+def test_global_norm_of_a_constant_tree_inside_jit_is_not_nan(value):
+    # A tree that is a compile-time constant lets XLA fold sum((x * f)**2) into
+    # f**2 * sum(x**2); f**2 overflows float32 in the rescaled path, which gave NaN.
+    # Exact expectation up to float32 rounding of sqrt(3) * value (rtol 1e-6).
+    got = jax.jit(lambda: jos.global_norm({"a": jnp.full(3, value, jnp.float32)}))()
+    np.testing.assert_allclose(np.asarray(got), np.sqrt(3.0) * value, rtol=1e-6)

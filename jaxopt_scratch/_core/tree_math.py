@@ -338,7 +338,10 @@ def global_norm(tree: Any) -> jax.Array:
     def rescaled(total):
         # Overflowed (or NaN): shrink; else grow. Powers of two, so 1 / factor is exact.
         factor = jnp.where(total > 1, 2.0**-half, 2.0**half).astype(dt)
-        sum_sq = sum(jnp.sum(abs_sq(x * factor.astype(x.dtype))).astype(dt) for x in leaves)
+        # The barrier keeps XLA from folding a constant tree into `factor**2 * sum(x**2)`:
+        # factor**2 is inf (or 0) in float32, and the folded norm would be NaN.
+        scaled = jax.lax.optimization_barrier([x * factor.astype(x.dtype) for x in leaves])
+        sum_sq = sum(jnp.sum(abs_sq(x)).astype(dt) for x in scaled)
         return _scaled_sqrt(1 / factor, sum_sq)
 
     if not isinstance(ok, jax.core.Tracer):  # eager: no cond to compile
