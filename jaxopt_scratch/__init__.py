@@ -214,6 +214,7 @@ from jaxopt_scratch._wrappers.join import join_transforms as join_transforms
 from jaxopt_scratch._wrappers.lookahead import LookaheadParams as LookaheadParams
 from jaxopt_scratch._wrappers.lookahead import LookaheadState as LookaheadState
 from jaxopt_scratch._wrappers.lookahead import lookahead as lookahead
+from jaxopt_scratch._wrappers.microbatching import microbatch as microbatch
 from jaxopt_scratch._wrappers.monitor import MonitorState as MonitorState
 from jaxopt_scratch._wrappers.monitor import SnapshotState as SnapshotState
 from jaxopt_scratch._wrappers.monitor import measure_with_ema as measure_with_ema
@@ -289,10 +290,12 @@ from jaxopt_scratch._engine.sweep import sweep as sweep
 
 # --- public submodules, where optax users look (optax.transforms, .schedules, .tree, .contrib) ---
 from jaxopt_scratch import contrib as contrib
+from jaxopt_scratch import microbatching as microbatching
 from jaxopt_scratch import problems as problems
 from jaxopt_scratch import schedules as schedules
 from jaxopt_scratch import transforms as transforms
 from jaxopt_scratch import tree as tree
+from jaxopt_scratch import tree_utils as tree_utils
 
 try:
     __version__ = version("jaxopt_scratch")
@@ -433,6 +436,8 @@ __all__ = [
     "masked",
     "matrix_inverse_pth_root",
     "measure_with_ema",
+    "microbatch",
+    "microbatching",
     "minimize",
     "monitor",
     "multi_normal",
@@ -516,6 +521,7 @@ __all__ = [
     "transforms",
     "tree",
     "tree_map_params",
+    "tree_utils",
     "uniform",
     "unitwise_clip",
     "unitwise_norm",

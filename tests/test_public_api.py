@@ -103,9 +103,10 @@ def test_signatures_match_optax(name):
         i = [p[0] for p in ours].index("hessian_diagonal_fn")
         assert ours[i][2] is None
         ours[i], theirs[i] = (*ours[i][:2], "hutchinson"), (*theirs[i][:2], "hutchinson")
-    if name == "scale_by_learning_rate":
-        # optax defaults learning_rate to None (no scaling); we require a value.
-        theirs[0] = (theirs[0][0], theirs[0][1], inspect.Parameter.empty)
+    if name == "microbatch":
+        # The default accumulator is each library's own AccumulationType.SUM (an enum member).
+        assert ours[3][2] is jos.microbatching.AccumulationType.SUM
+        ours[3], theirs[3] = (*ours[3][:2], "SUM"), (*theirs[3][:2], theirs[3][2].name)
     assert ours == theirs
     assert KNOWN_GAPS.get(name, set()) <= {p[0] for p in _parameters(_resolve(optax, name))}
 

@@ -114,6 +114,13 @@ class ScaleByLearningRateTest(chex.TestCase):
                                optax_build=_optax_lr_schedule,
                                oracle=R.LearningRate(_decaying_py))
 
+    def test_none_is_the_identity_as_in_optax(self):
+        # optax's default: no learning rate means no scaling (a line search sets the step).
+        g = jnp.array([1.0, -2.0])
+        tx = jos.scale_by_learning_rate()
+        self.assertEqual(tx.init(g), jos.EmptyState())
+        np.testing.assert_array_equal(tx.update(g, tx.init(g))[0], g)
+
     def test_negative_learning_rate_is_rejected(self):
         with pytest.raises(ValueError, match=r"`learning_rate` must lie in \[0, inf\), got -0.1"):
             jos.scale_by_learning_rate(-0.1)

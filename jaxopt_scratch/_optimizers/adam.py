@@ -1,6 +1,5 @@
 """Adam-family optimizer aliases. Chains only, no arithmetic of their own."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,6 +1,5 @@
 """Adam variants: AdaBelief, RAdam, Yogi, Adan, NovoGrad. Chains only, no arithmetic of their own."""
 
-from __future__ import annotations
 
 import jax
 

@@ -1,6 +1,5 @@
 """Optimizer aliases without Adam's moments: SGD, RMSProp, AdaGrad. Chains only, no arithmetic."""
 
-from __future__ import annotations
 
 from typing import Any
 

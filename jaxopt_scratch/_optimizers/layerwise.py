@@ -1,6 +1,5 @@
 """Layer-wise adaptive optimizer aliases: LAMB and LARS. Chains only."""
 
-from __future__ import annotations
 
 from typing import Any
 

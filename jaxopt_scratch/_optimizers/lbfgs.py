@@ -1,6 +1,5 @@
 """Quasi-Newton optimizers: L-BFGS with a line search. Chains only, no arithmetic."""
 
-from __future__ import annotations
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import combine as _combine

@@ -1,6 +1,5 @@
 """Optimistic optimizers for min-max games: OGD and optimistic Adam. Chains only."""
 
-from __future__ import annotations
 
 from typing import Any
 

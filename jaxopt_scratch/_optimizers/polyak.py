@@ -1,6 +1,5 @@
 """SGD with Polyak's step size. Chains only, no arithmetic."""
 
-from __future__ import annotations
 
 import jax
 

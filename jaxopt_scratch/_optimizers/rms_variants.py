@@ -3,7 +3,6 @@
 Chains only, no arithmetic of their own.
 """
 
-from __future__ import annotations
 
 from typing import Any
 

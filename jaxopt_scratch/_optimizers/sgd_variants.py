@@ -1,6 +1,5 @@
 """SGD variants: with annealed gradient noise (noisy SGD) and with Fromage's relative steps. Chains only."""
 
-from __future__ import annotations
 
 import jax
 

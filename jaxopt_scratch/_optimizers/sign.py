@@ -1,6 +1,5 @@
 """Sign-based optimizers: signSGD, Signum, Rprop. Chains only, no arithmetic of their own."""
 
-from __future__ import annotations
 
 from typing import Any
 

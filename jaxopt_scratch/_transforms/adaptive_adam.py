@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
+from jaxopt_scratch._core import tree_moments as _tree_moments
 
 
 class ScaleByAdamState(NamedTuple):
@@ -255,11 +256,7 @@ def scale_by_adamax(
         _tree_math.check_same_structure(updates, state.mu, "scale_by_adamax")
         count = _tree_math.safe_increment(state.count)
         mu = _tree_math.update_moment(updates, state.mu, b1)
-        nu = jax.tree.map(
-            lambda g, v: jnp.maximum(_tree_math.scale_tree(v, b2),
-                                     jnp.abs(g).astype(v.dtype) + jnp.asarray(eps, v.dtype)),
-            updates, state.nu,
-        )
+        nu = _tree_moments.update_infinity_moment(updates, state.nu, b2, eps)
         mu_hat = _tree_math.bias_correction(mu, b1, count)
         out = jax.tree.map(lambda m, v: m / v.astype(m.dtype), mu_hat, nu)
         return _tree_math.cast_like(out, updates), ScaleByAdamState(count=count, mu=mu, nu=nu)

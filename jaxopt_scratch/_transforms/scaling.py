@@ -85,7 +85,7 @@ def scale_by_schedule(step_size_fn: _base.Schedule) -> _base.GradientTransformat
 
 
 def scale_by_learning_rate(
-    learning_rate: _base.ScalarOrSchedule, *, flip_sign: bool = True
+    learning_rate: _base.ScalarOrSchedule | None = None, *, flip_sign: bool = True
 ) -> _base.GradientTransformation:
     r"""Scales by the learning rate and turns the direction into a descent step.
 
@@ -96,7 +96,9 @@ def scale_by_learning_rate(
     :math:`k` of updates already applied.
 
     Args:
-        learning_rate: :math:`\alpha \ge 0`, a scalar (may be traced) or a schedule.
+        learning_rate: :math:`\alpha \ge 0`, a scalar (may be traced) or a schedule;
+            ``None`` gives :func:`identity` (as in optax: the step size is set elsewhere,
+            e.g. by a line search).
         flip_sign: Keyword-only; ``False`` gives :math:`+\alpha_t g_t` (ascent).
 
     Examples:
@@ -106,6 +108,8 @@ def scale_by_learning_rate(
         >>> tx.update(jnp.array([1.0, -2.0]), tx.init(jnp.zeros(2)))[0]
         Array([-0.1,  0.2], dtype=float32)
     """
+    if learning_rate is None:
+        return _base.identity()
     _checks.check_nonnegative("learning_rate", learning_rate)
     sign = -1 if flip_sign else 1
     if callable(learning_rate):

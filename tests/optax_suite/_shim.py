@@ -141,9 +141,10 @@ def _resolve(module: str, name: str):
         names = [name[len("tree_"):], name] if name.startswith("tree_") else [name]
     elif module.startswith("optax.contrib"):
         spaces, names = [jos.contrib], [name]
+    elif module.startswith("optax.microbatching"):
+        spaces, names = [jos.microbatching], [name]
     elif module.startswith(("optax.losses", "optax.projections", "optax.assignment",
-                            "optax.perturbations", "optax.second_order", "optax.experimental",
-                            "optax.microbatching")):
+                            "optax.perturbations", "optax.second_order", "optax.experimental")):
         return None  # out of scope: jaxopt_scratch has no such subpackage
     else:
         spaces, names = [jos, jos.transforms, jos.schedules], [name]
