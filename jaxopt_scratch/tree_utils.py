@@ -47,8 +47,8 @@ from jaxopt_scratch.tree import vdot as tree_vdot
 from jaxopt_scratch.tree import where as tree_where
 from jaxopt_scratch.tree import zeros_like as tree_zeros_like
 
+# NamedTupleKey is importable here too, but listed (and documented) once, in jos.tree.
 __all__ = [
-    "NamedTupleKey",
     "tree_add",
     "tree_add_scale",
     "tree_allclose",
