@@ -15,17 +15,20 @@ from jaxopt_scratch._engine.problems import networks as _networks
 EXPECTED_NAMES = (
     "bowl", "ravine", "elongated", "ill_conditioned", "beale_like", "beale", "rosenbrock",
     "himmelblau", "saddle", "theta_squared", "linear_regression", "xor_a", "xor_b", "mlp",
-    "digits", "stdlib_text",
+    "digits", "stdlib_text", "stdlib_transformer",
 )
 SMALL_MLP = {"num_samples": 512, "num_features": 6, "num_classes": 3, "hidden": (16, 8),
              "batch_size": 32}
 
 
 SMALL_TEXT = {"num_train": 2048, "num_valid": 512}  # tests/test_problems_datasets.py's size
+SMALL_TRANSFORMER = {"num_train": 2048, "num_valid": 512, "context": 8, "d_model": 8,
+                     "num_layers": 1}
 
 
 def _get(name):
-    options = {"mlp": SMALL_MLP, "stdlib_text": SMALL_TEXT}.get(name, {})
+    options = {"mlp": SMALL_MLP, "stdlib_text": SMALL_TEXT,
+               "stdlib_transformer": SMALL_TRANSFORMER}.get(name, {})
     return problems.get(name, **options)
 
 
@@ -108,7 +111,8 @@ def test_beale_start_term_by_term():
 
 
 @pytest.mark.parametrize("name", [n for n in EXPECTED_NAMES
-                                  if n not in ("mlp", "xor_a", "xor_b", "digits", "stdlib_text")])
+                                  if n not in ("mlp", "xor_a", "xor_b", "digits", "stdlib_text",
+                                               "stdlib_transformer")])
 def test_minima_are_stationary_with_the_stated_loss(name):
     problem = problems.get(name)
     assert problem.minima and problem.minimum == problem.minima[0]

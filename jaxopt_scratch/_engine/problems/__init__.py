@@ -10,3 +10,4 @@ from jaxopt_scratch._engine.problems import registry as registry  # noqa: I001
 from jaxopt_scratch._engine.problems import surfaces as surfaces
 from jaxopt_scratch._engine.problems import networks as networks
 from jaxopt_scratch._engine.problems import datasets as datasets
+from jaxopt_scratch._engine.problems import transformer as transformer
