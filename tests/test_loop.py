@@ -295,3 +295,41 @@ def test_errors_name_the_argument(kwargs, error, match):
             "params": jnp.ones(2), "num_steps": 6, **kwargs}
     with pytest.raises(error, match=match):
         jos.run(**args)
+
+
+def _distance(params, batch):
+    del batch  # no eval_batch: metrics_fn gets None
+    return {"distance": jnp.linalg.norm(params), "x": params[0]}
+
+
+def test_metrics_every_eval_every_steps_match_the_trajectory_and_the_sweep():
+    problem = jos.problems.get("bowl")
+    tx, start = jos.sgd(0.1), problem.init_params()
+    result = jos.run(tx, problem.loss_fn, start, 14, metrics_fn=_distance, eval_every=4)
+    np.testing.assert_array_equal(result.eval_steps, [4, 8, 12, 14])  # and after the last step
+    path = np.asarray(result.trajectory)[result.eval_steps]
+    np.testing.assert_allclose(result.metrics["distance"], np.linalg.norm(path, axis=1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(result.metrics["x"], path[:, 0], rtol=1e-6)
+    # The sweep evaluates the same steps with the same function.
+    swept = jos.sweep(jos.sgd, {"learning_rate": [0.1]}, problem.loss_fn, start, 14,
+                      metrics_fn=_distance, eval_every=4, progress=False)
+    np.testing.assert_array_equal(swept.eval_steps, result.eval_steps)
+    np.testing.assert_allclose(swept.metrics["distance"][0], result.metrics["distance"],
+                               rtol=1e-6)
+    # Default: about a twentieth of the steps (as the sweep's default chunk); none without it.
+    default = jos.run(tx, problem.loss_fn, start, 40, metrics_fn=_distance)
+    np.testing.assert_array_equal(default.eval_steps, np.arange(2, 41, 2))
+    assert result.metrics.keys() == {"distance", "x"} and default.metrics["x"].shape == (20,)
+    plain = jos.run(tx, problem.loss_fn, start, 14)
+    assert plain.metrics == {} and plain.eval_steps.shape == (0,)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"eval_every": 0}, ValueError, "`eval_every` must be a Python int >= 1"),
+    ({"metrics_fn": 3}, TypeError, "`metrics_fn` must be a function"),
+])
+def test_metrics_errors_name_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        jos.run(jos.sgd(0.1), lambda p: jnp.sum(p**2), jnp.ones(2), 6,
+                **{"metrics_fn": _distance, **kwargs})

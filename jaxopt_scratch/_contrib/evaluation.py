@@ -2,10 +2,13 @@ r"""Where to evaluate: the hook for optimizers that train at one point and evalu
 
 Schedule-Free trains at :math:`y` and evaluates at the average :math:`x`; SAM
 alternates between the true and the adversarial point; Lookahead keeps slow
-weights. Such an optimizer's state class defines a method
+weights. Such an optimizer's state class (:class:`ScheduleFreeState`,
+:class:`SAMState`, :class:`LookaheadState`) defines a method
 ``eval_params(self, params) -> params``; :func:`eval_params` finds it anywhere
 in a (chained, named, wrapped) optimizer state, so a training loop needs one
-call and no knowledge of the optimizer.
+call and no knowledge of the optimizer. :func:`jaxopt_scratch.run` and
+:func:`jaxopt_scratch.sweep` report their final losses, rung losses and metrics
+there (``eval_params=False`` opts out).
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ r"""Any model, any loss: what :func:`run` and :func:`sweep` do to the params and
 * **Losses with auxiliary outputs.** ``has_aux=True`` accepts ``loss_fn`` returning
   ``(loss, aux)``; the loops train on ``loss`` and drop ``aux``.
 * **The final loss without an evaluation batch** (:func:`final_rule`).
+* **Where to evaluate** (:func:`evaluation_point`): optimizers that train at one
+  point and evaluate at another (Schedule-Free, SAM, lookahead) define an
+  ``eval_params`` hook on their state (:func:`jaxopt_scratch.contrib.eval_params`);
+  the final loss, the rungs' losses and ``metrics_fn`` are evaluated there.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxopt_scratch._contrib import evaluation as _evaluation
 
 TRAINED, HELD, STATIC = 0, 1, 2
 
@@ -180,3 +186,25 @@ def final_loss(value: Callable[..., jax.Array], rule: str, params: Any, eval_bat
     if last_batch is None:
         return jnp.full((), jnp.nan)
     return value(params, last_batch())
+
+
+def check_eval_params(eval_params: Any) -> bool:
+    """The ``eval_params`` switch of :func:`run` and :func:`sweep`: a Python bool."""
+    if not isinstance(eval_params, bool):
+        raise TypeError(
+            f"`eval_params` must be True (report the loss and metrics at the optimizer's "
+            f"evaluation params, when it defines them) or False (at the training params), "
+            f"got {eval_params!r}."
+        )
+    return eval_params
+
+
+def evaluation_point(evaluate: bool, trained: Any, opt_state: Any) -> Any:
+    """The trained leaves at which to report the loss and the metrics.
+
+    With ``evaluate``, the optimizer's evaluation params
+    (:func:`jaxopt_scratch.contrib.eval_params`: Schedule-Free's average, SAM's
+    unperturbed params, lookahead's slow weights), else ``trained`` itself (also
+    when the optimizer defines no evaluation params).
+    """
+    return _evaluation.eval_params(opt_state, trained) if evaluate else trained

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
@@ -18,6 +19,7 @@ from jaxopt_scratch._core import combine as _combine
 from jaxopt_scratch._core import update as _update
 from jaxopt_scratch._engine import adapters as _adapters
 from jaxopt_scratch._engine import extra_args as _extra_args
+from jaxopt_scratch._engine import metrics as _metrics
 
 LossFn = Callable[..., jax.Array]
 SampleFn = Callable[[jax.Array], Any]
@@ -28,9 +30,11 @@ class RunResult(NamedTuple):
 
     losses: jax.Array  # (num_steps,) loss at the params each update starts from, on its batch
     final_loss: jax.Array  # scalar: the loss after the last update (see `run` for which batch)
-    params: _base.Params  # the params after num_steps updates
+    params: _base.Params  # the params after num_steps updates (the training params)
     trajectory: _base.Params  # params after 0, k, 2k, ..., num_steps updates, stacked on axis 0
     opt_state: _base.OptState  # the optimizer state after the last update
+    metrics: dict[str, jax.Array]  # {name: (evaluations,)} from `metrics_fn` ({} without it)
+    eval_steps: np.ndarray  # (evaluations,) the step after which each evaluation was made
 
 
 def batch_mode(batches: Any, sample_fn: SampleFn | None) -> str:
@@ -99,7 +103,8 @@ def train_steps(
     """Runs ``length`` updates from step ``start``; returns ``((params, state), losses)``.
 
     With ``trace``, ``losses`` becomes ``(losses, traced)``: ``trace(grads, updates,
-    new_state)`` at every step, stacked (the diagnostics of :mod:`metrics`).
+    new_state, new_params, t)`` at every step, stacked (the diagnostics of
+    :mod:`metrics`, the evaluations of :func:`run`).
 
     Step ``t`` uses ``batches[t]`` or ``sample_fn(fold_in(data_key, t))``, so the
     batches depend only on ``t``, never on how the steps are chunked. Steps with
@@ -123,8 +128,9 @@ def train_steps(
         updates, state = _extra_args.update(
             tx, grads, state, params, value=loss, value_fn=value_fn,
             key_fn=lambda: jax.random.fold_in(jax.random.fold_in(step_key, t), 1))
-        out = loss if trace is None else (loss, trace(grads, updates, state))
-        return (_update.apply_updates(params, updates), state), out
+        params = _update.apply_updates(params, updates)
+        out = loss if trace is None else (loss, trace(grads, updates, state, params, t))
+        return (params, state), out
 
     def step(carry, i):
         t = start + i
@@ -141,33 +147,53 @@ def train_steps(
     return jax.lax.scan(step, (params, opt_state), jnp.arange(length, dtype=jnp.int32))
 
 
-def _run(tx, loss_fn, sample_fn, mode, num_steps, record_every, binding, params, held, batches,
-         key, eval_batch):
+def _run(tx, loss_fn, sample_fn, mode, num_steps, record_every, binding, metrics_fn, block,
+         evaluate, params, held, batches, key, eval_batch):
     value = binding.loss(loss_fn, held)
     opt_state = tx.init(params)
     num_records = num_steps // record_every
 
-    def record(carry, r):
-        carry, losses = train_steps(
-            tx, value, mode, sample_fn, *carry, r * record_every, record_every,
-            batches=batches, data_key=key,
-        )
-        return carry, (carry[0], losses)
+    def at_eval_point(trained, state):  # the whole params, where the optimizer evaluates
+        return _adapters.combine(_adapters.evaluation_point(evaluate, trained, state), held,
+                                 binding.static)
 
-    (final, opt_state), (path, losses) = jax.lax.scan(
+    def observe(grads, updates, state, trained, t):  # metrics_fn after steps block, 2 block, ...
+        del grads, updates
+
+        def evaluated():
+            return _metrics.evaluate(metrics_fn, at_eval_point(trained, state), eval_batch)
+
+        shapes = jax.eval_shape(evaluated)
+        due = ((t + 1) % block == 0) | (t + 1 == num_steps)
+        return jax.lax.cond(due, evaluated, lambda: jax.tree.map(
+            lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+
+    def record(carry, r):
+        carry, out = train_steps(
+            tx, value, mode, sample_fn, *carry, r * record_every, record_every,
+            batches=batches, data_key=key, trace=None if metrics_fn is None else observe,
+        )
+        return carry, (carry[0], out)
+
+    (final, opt_state), (path, out) = jax.lax.scan(
         record, (params, opt_state), jnp.arange(num_records, dtype=jnp.int32)
     )
+    losses, per_step = (out, {}) if metrics_fn is None else out
+    rows = _metrics.eval_steps(num_steps, block) - 1 if metrics_fn is not None else []
+    metrics = {n: v.reshape(num_steps)[rows] for n, v in per_step.items()}
     trajectory = jax.tree.map(lambda p0, rest: jnp.concatenate([p0[None], rest]), params, path)
     no_batch = mode == "batches" and num_steps == 0
     final_loss = _adapters.final_loss(
-        value, binding.final, final, eval_batch,
+        value, binding.final, _adapters.evaluation_point(evaluate, final, opt_state), eval_batch,
         None if no_batch else lambda: _adapters.batch_at(mode, num_steps - 1, batches, sample_fn, key))
-    return RunResult(losses.reshape(num_steps), final_loss, final, trajectory, opt_state)
+    return RunResult(losses.reshape(num_steps), final_loss, final, trajectory, opt_state, metrics,
+                     None)
 
 
 _run_jit = jax.jit(
     _run,
-    static_argnames=("tx", "loss_fn", "sample_fn", "mode", "num_steps", "record_every", "binding"),
+    static_argnames=("tx", "loss_fn", "sample_fn", "mode", "num_steps", "record_every", "binding",
+                     "metrics_fn", "block", "evaluate"),
 )
 
 
@@ -183,6 +209,9 @@ def run(
     record_every: int | None = 1,
     eval_batch: Any = None,
     has_aux: bool = False,
+    metrics_fn: _metrics.MetricsFn | None = None,
+    eval_every: int | None = None,
+    eval_params: bool = True,
 ) -> RunResult:
     r"""Trains ``params`` for ``num_steps`` updates in one jitted ``lax.scan``.
 
@@ -208,6 +237,19 @@ def run(
     called without a batch (full-batch training, or a ``batch=None`` default: the
     full data set for :mod:`jaxopt_scratch.problems`), else the loss on the last
     step's batch (the mean over the last batch, for a mean loss).
+
+    ``metrics_fn(params, eval_batch) -> {name: scalar}`` (validation loss,
+    accuracy, ...) is evaluated after every ``eval_every`` updates and after the last
+    one, inside the compiled program, exactly as :func:`sweep` evaluates it
+    (``eval_batch`` is ``None`` when not given).
+
+    Optimizers that train at one point and evaluate at another (Schedule-Free's
+    average, SAM's unperturbed params, lookahead's slow weights) define an
+    evaluation hook (:func:`jaxopt_scratch.contrib.eval_params`); by default
+    ``final_loss`` and ``metrics_fn`` are evaluated at those params, while
+    ``losses``, ``params`` and ``trajectory`` stay the training params (the
+    evaluation params of the end are ``jos.contrib.eval_params(result.opt_state,
+    result.params)``). ``eval_params=False`` evaluates at the training params.
 
     ``params`` may be any pytree, such as an equinox module or a flax nnx state:
     floating-point arrays (and Python floats) are trained, other arrays (integer
@@ -238,12 +280,20 @@ def run(
             ``num_steps``. ``None`` records only the first and the last params.
         eval_batch: The batch for ``final_loss`` (default: see above).
         has_aux: ``loss_fn`` returns ``(loss, aux)``; ``aux`` is dropped.
+        metrics_fn: ``metrics_fn(params, batch) -> {name: scalar}``, called with
+            ``eval_batch``; in :attr:`RunResult.metrics`.
+        eval_every: Updates between evaluations of ``metrics_fn``, a Python int
+            ``>= 1`` (default: about a twentieth of ``num_steps``, as :func:`sweep`).
+        eval_params: Evaluate ``final_loss`` and ``metrics_fn`` at the optimizer's
+            evaluation params when it defines them (default), or at the training
+            params (``False``).
 
     Returns:
         A :class:`RunResult` with ``losses`` (num_steps,), ``final_loss``, the
         final ``params``, the ``trajectory`` (``num_steps // record_every + 1``
-        entries on a leading axis, from the initial params to the final ones) and
-        the final ``opt_state``.
+        entries on a leading axis, from the initial params to the final ones),
+        the final ``opt_state``, the ``metrics`` (``{name: (evaluations,)}``)
+        and their ``eval_steps``.
 
     Examples:
         >>> import jaxopt_scratch as jos
@@ -253,6 +303,12 @@ def run(
         [25.   16.   10.24] [3.2 2.4]
         >>> print(result.params, result.final_loss)
         [0.176 0.132] 0.0484
+        >>> def metrics_fn(params, batch):
+        ...     return {"distance": jnp.linalg.norm(params)}
+        >>> result = jos.run(jos.sgd(0.1), bowl.loss_fn, bowl.init_params(), 14,
+        ...                  metrics_fn=metrics_fn, eval_every=5)
+        >>> result.eval_steps, [round(float(d), 3) for d in result.metrics["distance"]]
+        (array([ 5, 10, 14]), [1.638, 0.537, 0.22])
     """
     _combine.check_transform(optimizer, "`optimizer`", example="jos.adam(1e-3)")
     mode = check_data(loss_fn, num_steps, batches, sample_fn)
@@ -264,15 +320,23 @@ def run(
             f"`record_every`={record_every} must divide `num_steps`={num_steps} so that the "
             f"trajectory ends at the final params; pick a divisor, or None for first/last only."
         )
+    _metrics.check_metrics_fn(metrics_fn)
+    if eval_every is not None:
+        check_count("eval_every", eval_every, 1)
+    block = _metrics.eval_block(num_steps, eval_every)
+    evaluate = _adapters.check_eval_params(eval_params)
     if mode == "sample" and key is None:
         key = jax.random.key(0)
     trained, held, static = _adapters.split(params)
     binding = _adapters.Binding(static, bool(has_aux),
                                 _adapters.final_rule(loss_fn, mode, eval_batch))
     result = _run_jit(
-        optimizer, loss_fn, sample_fn, mode, num_steps, record_every, binding,
-        trained, held, batches, key, eval_batch,
+        optimizer, loss_fn, sample_fn, mode, num_steps, record_every, binding, metrics_fn,
+        block if metrics_fn is not None else 1, evaluate, trained, held, batches, key,
+        eval_batch,
     )
+    result = result._replace(eval_steps=_metrics.eval_steps(
+        num_steps, block) if metrics_fn is not None else np.zeros(0, np.int64))
     if static is None:
         return result
     return result._replace(params=_adapters.combine(result.params, held, static),

@@ -199,7 +199,7 @@ def fit_sweep(task: _programs.Task, num_runs: int, max_batch: int | None, budget
         hp, seeds, carry = abstract(size)
         return (_programs.chunk_program.lower(spec, plan.block, plan.blocks, plan.stop, hp, seeds,
                                               *carry, np.int32(0), *shapes[1:]).compile(),
-                _programs.final_program.lower(spec, np.int32(0), *carry[:2], seeds,
+                _programs.final_program.lower(spec, np.int32(0), *carry, seeds,
                                               *shapes[1:]).compile())
 
     # Kept for every run: its carry on device, its params on the host, and per step its

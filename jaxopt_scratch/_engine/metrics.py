@@ -12,11 +12,13 @@ r"""What a sweep measures besides the training loss: evaluation metrics and opti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxopt_scratch._core import tree_math as _tree_math
 from jaxopt_scratch._wrappers import inject as _inject
@@ -41,6 +43,19 @@ def check_diagnostics(diagnostics: bool | Sequence[str] | None) -> tuple[str, ..
     return names
 
 
+def eval_block(num_steps: int, eval_every: int | None) -> int:
+    """Steps between two evaluations of ``metrics_fn``: ``eval_every`` (checked by the
+    caller), by default about a twentieth of ``num_steps`` (also the default chunk of
+    :func:`sweep`); at most ``num_steps``."""
+    span = max(num_steps, 1)
+    return math.ceil(span / 20) if eval_every is None else min(eval_every, span)
+
+
+def eval_steps(num_steps: int, block: int) -> np.ndarray:
+    """The steps after which ``metrics_fn`` is evaluated: ``block, 2 block, ...`` and the last."""
+    return np.minimum(np.arange(1, math.ceil(num_steps / block) + 1) * block, num_steps)
+
+
 def check_metrics_fn(metrics_fn: Any) -> None:
     if metrics_fn is not None and not callable(metrics_fn):
         raise TypeError(
@@ -62,12 +77,13 @@ def injected_learning_rate(opt_state: Any) -> jax.Array | None:
 
 def step_trace(names: tuple[str, ...], hp: Mapping[str, Any]
                ) -> Callable[[Any, Any, Any], dict[str, jax.Array]]:
-    """``trace(grads, updates, new_state) -> {name: scalar}`` for :func:`loop.train_steps`.
+    """``trace(grads, updates, new_state, new_params, t) -> {name: scalar}`` for :func:`loop.train_steps`.
 
     ``"learning_rate"`` in ``names`` and neither injected nor swept raises
     ``ValueError``, unless every diagnostic was asked for (then it is left out).
     """
-    def trace(grads, updates, state):
+    def trace(grads, updates, state, params, t):
+        del params, t
         out = {}
         if "grad_norm" in names:
             out["grad_norm"] = _tree_math.global_norm(grads)

@@ -18,6 +18,7 @@ import numpy as np
 
 from jaxopt_scratch._engine import distributed as _distributed
 from jaxopt_scratch._engine import loop as _loop
+from jaxopt_scratch._engine import metrics as _metrics
 
 
 class Plan(NamedTuple):
@@ -48,7 +49,8 @@ def plan(num_runs: int, num_steps: int, max_batch: Any, chunk_steps: Any, num_de
     cap = num_runs if max_batch is None else _loop.check_count("max_batch", max_batch, 1)
     span = max(num_steps, 1)
     given = chunk_steps is not None
-    chunk = _loop.check_count("chunk_steps", chunk_steps, 1) if given else math.ceil(span / 20)
+    chunk = (_loop.check_count("chunk_steps", chunk_steps, 1) if given
+             else _metrics.eval_block(num_steps, None))
     chunk = min(chunk, span)
     block = None if eval_every is None else min(_loop.check_count("eval_every", eval_every, 1),
                                                  span)

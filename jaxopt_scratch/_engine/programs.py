@@ -5,7 +5,8 @@ r"""The compiled programs of a sweep and the steps that call them, group by grou
 * three ``jit(vmap(...))`` programs, specialised on a :class:`Spec`:
   :data:`init_program` (params and optimizer state of a group of runs),
   :data:`chunk_program` (``chunk`` steps of training and the metrics between them)
-  and :data:`final_program` (the final loss);
+  and :data:`final_program` (the final loss), both evaluated at the optimizer's
+  evaluation params unless ``Spec.evaluate`` is false;
 * :func:`run_segment`, which trains the running runs from one rung to the next:
   the runs are cut into :func:`groups` (one compiled call each, padded to the
   group size) and every group advances one chunk (:func:`run_chunk`) before the
@@ -43,6 +44,7 @@ class Spec(NamedTuple):
     binding: _adapters.Binding  # the params' static part, has_aux, the final-loss rule
     metrics_fn: _metrics.MetricsFn | None
     diagnostics: tuple[str, ...]  # per-step optimizer diagnostics to record
+    evaluate: bool = True  # the loss and metrics at the optimizer's evaluation params
 
 
 def keys(seed: jax.Array) -> jax.Array:
@@ -73,7 +75,8 @@ def _chunk(spec, block, blocks, stop, hp, seed, trained, held, state, start, bat
             batches=batches, data_key=data_key, stop=stop, trace=trace)
         evaluated = {}
         if spec.metrics_fn is not None:
-            params = _adapters.combine(carry[0], held, spec.binding.static)
+            point = _adapters.evaluation_point(spec.evaluate, *carry)
+            params = _adapters.combine(point, held, spec.binding.static)
             evaluated = _metrics.evaluate(spec.metrics_fn, params, eval_batch)
         return carry, (out, evaluated)
 
@@ -94,16 +97,17 @@ chunk_program = jax.jit(
 )
 
 
-def _final(spec, step, trained, held, seed, batches, eval_batch):
+def _final(spec, step, trained, held, state, seed, batches, eval_batch):
     value = spec.binding.loss(spec.loss_fn, held)
     no_batch = spec.mode == "batches" and spec.num_steps == 0
     return _adapters.final_loss(
-        value, spec.binding.final, trained, eval_batch,
+        value, spec.binding.final, _adapters.evaluation_point(spec.evaluate, trained, state),
+        eval_batch,
         None if no_batch else lambda: _adapters.batch_at(
             spec.mode, jnp.maximum(step - 1, 0), batches, spec.sample_fn, keys(seed)[1]))
 
 
-final_program = jax.jit(jax.vmap(_final, in_axes=(None, None, 0, 0, 0, None, None)),
+final_program = jax.jit(jax.vmap(_final, in_axes=(None, None, 0, 0, 0, 0, None, None)),
                         static_argnums=0)
 
 
@@ -204,7 +208,7 @@ def run_segment(task: Task, alive: np.ndarray, carry: Any, first: int, end: int,
         if save is not None:
             save(c + 1, alive, stacked())
     step = np.int32(min(end * task.plan.chunk, task.spec.num_steps))
-    finals = [task.placement.fetch(final_program(task.spec, step, cr[0], cr[1], g.seeds,
+    finals = [task.placement.fetch(final_program(task.spec, step, *cr, g.seeds,
                                                  task.batches, task.eval_batch))[:len(g.rows)]
               for g, cr in zip(cut, carries)]
     return stacked(), np.concatenate(finals)

@@ -128,6 +128,7 @@ def sweep(
     population: _pbt.PBT | None = None,
     checkpoint_dir: str | None = None,
     memory_budget: int | str | None = None,
+    eval_params: bool = True,
 ) -> SweepResult:
     r"""Trains every configuration of a search space, as one compiled program.
 
@@ -159,6 +160,13 @@ def sweep(
     (see :mod:`metrics`). With ``prune=jos.halving(...)`` the configurations are
     ranked at the rungs of successive halving and the worst stop there; the others
     continue in the same compiled program, regrouped (one compile per group size).
+
+    Optimizers that train at one point and evaluate at another (Schedule-Free,
+    SAM, lookahead; see :func:`jaxopt_scratch.contrib.eval_params`) are judged
+    where they evaluate: by default the final losses, the losses at the rungs of
+    ``prune`` and ``population`` and ``metrics_fn`` use their evaluation params, so
+    the ranking of Schedule-Free runs is by the loss of the averaged params. The
+    per-step ``losses`` and the returned ``params`` are the training ones.
 
     Args:
         make_optimizer: ``make_optimizer(**config) -> GradientTransformation``; a
@@ -203,6 +211,9 @@ def sweep(
         memory_budget: Bytes (or ``"4GB"``) the sweep may use, for ``max_batch="auto"``
             (default half the free memory); with an int ``max_batch`` it is checked. A
             sweep that does not fit raises :class:`MemoryBudgetError` before it starts.
+        eval_params: Evaluate the final loss, the rungs' losses and ``metrics_fn`` at
+            the optimizer's evaluation params when it defines them (default), or at the
+            training params (``False``), as in :func:`run`.
 
     Returns:
         A :class:`SweepResult`.
@@ -245,9 +256,10 @@ def sweep(
     binding = _adapters.Binding(static, bool(has_aux),
                                 _adapters.final_rule(loss_fn, batch_mode, eval_batch))
     spec = _programs.Spec(make_optimizer, loss_fn, sample_fn, batch_mode, num_steps, init_fn,
-                          binding, metrics_fn, _metrics.check_diagnostics(diagnostics))
-    evaluations = math.ceil(num_steps / plan.block) if metrics_fn is not None else 0
-    eval_steps = np.minimum(np.arange(1, evaluations + 1) * plan.block, num_steps)
+                          binding, metrics_fn, _metrics.check_diagnostics(diagnostics),
+                          _adapters.check_eval_params(eval_params))
+    eval_steps = (_metrics.eval_steps(num_steps, plan.block) if metrics_fn is not None
+                  else np.zeros(0, np.int64))
     task = _programs.Task(spec, plan, placement, run_hp, run_seeds,
                           *placement.put((shared, batches, eval_batch), placement.same),
                           _results.Recorder(num_runs, num_steps, eval_steps))
@@ -275,6 +287,7 @@ def sweep(
         init_params=init_params, num_steps=num_steps, seeds=seed_list, batches=batches,
         sample_fn=sample_fn, eval_batch=eval_batch, has_aux=has_aux, metrics_fn=metrics_fn,
         diagnostics=spec.diagnostics, prune=prune, population=population,
+        eval_params=spec.evaluate,
         plan=plan._replace(max_group=0))
     try:
         if saver and (found := saver.resume(lambda: jax.eval_shape(

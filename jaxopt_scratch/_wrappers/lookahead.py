@@ -15,10 +15,21 @@ from jaxopt_scratch._core import tree_math as _tree_math
 
 
 class LookaheadState(NamedTuple):
-    """State of :func:`lookahead`."""
+    """State of :func:`lookahead`; :meth:`eval_params` points the evaluation at the slow weights."""
 
     fast_state: Any  # the fast optimizer's state
     steps_since_sync: jax.Array  # fast steps since the last synchronisation, 0..k-1 (int32)
+
+    def eval_params(self, params: LookaheadParams) -> LookaheadParams:
+        """``LookaheadParams(fast=slow, slow=slow)``: a loss of ``params.fast`` sees the slow weights.
+
+        The evaluation hook of :func:`jaxopt_scratch.contrib.eval_params` (used by
+        :func:`run` and :func:`sweep` for the final loss and the metrics). Plain
+        params (not a pair) are returned unchanged.
+        """
+        if not isinstance(params, LookaheadParams):
+            return params
+        return LookaheadParams(fast=params.slow, slow=params.slow)
 
 
 class LookaheadParams(NamedTuple):
@@ -92,7 +103,12 @@ def lookahead(
 
     .. note::
         ``init`` also accepts plain params (the fast ones), as optax does
-        (optax logs a warning there). The synchronisation uses ``jnp.where``,
+        (optax logs a warning there). ``update`` also accepts the gradient as a
+        :class:`LookaheadParams` pair (the gradient of a loss of ``params.fast``
+        taken with respect to the whole pair, as :func:`run` and :func:`sweep`
+        take it) and uses its ``fast`` part; optax needs the fast gradient alone.
+        The state's :meth:`LookaheadState.eval_params` makes :func:`run` and
+        :func:`sweep` report the loss at the slow weights. The synchronisation uses ``jnp.where``,
         not a multiplication by 0 or 1 as optax does, so an Inf or NaN in the
         fast weights reaches the slow ones only when they synchronise (in optax
         ``0 * inf`` makes the slow update NaN at every step). ``reset_state``
@@ -112,6 +128,8 @@ def lookahead(
                               steps_since_sync=_tree_math.zero_count())
 
     def update_fn(updates, state, params=None, **extra_args):
+        if isinstance(updates, LookaheadParams):  # the gradient of a loss of the pair
+            updates = updates.fast
         if not isinstance(params, LookaheadParams):
             raise TypeError(
                 "`lookahead` needs the params as `jos.LookaheadParams(fast=..., slow=...)` "
