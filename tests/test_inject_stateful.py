@@ -75,6 +75,36 @@ class InjectStatefulTest(chex.TestCase):
         chex.assert_trees_all_close(a[2], c[2], **_problems.OPTAX_ADAM)
         self.assertEqual(int(a[1].hyperparams_states["learning_rate"].count), 25)
 
+    def test_inject_hyperparams_takes_stateful_schedules_like_optax(self):
+        # optax 0.2.8's inject_hyperparams took over stateful schedules; ours returns the
+        # stateful state only when one is given (a plain call keeps InjectHyperparamsState).
+        ours = jos.inject_hyperparams(jos.sgd)(HalveOnPlateau(), momentum=0.5)
+        same = jos.inject_stateful_hyperparams(jos.sgd)(HalveOnPlateau(), momentum=0.5)
+        a, b = _run(ours, 4), _run(same, 4)
+        self.assertIsInstance(a[1], jos.InjectStatefulHyperparamsState)
+        chex.assert_trees_all_equal(a[1], b[1])
+        self.assertIsInstance(jos.inject_hyperparams(jos.sgd)(0.1).init(jnp.zeros(1)),
+                              jos.InjectHyperparamsState)
+
+    def test_a_stateful_schedule_starting_from_an_int_gives_a_float_hyperparameter(self):
+        class Total(jos.StatefulSchedule):  # optax's own example: adds `addendum` each step
+            def init(self):
+                return jnp.zeros([], jnp.int32)
+
+            def update(self, state, addendum=0.0, **extra_args):
+                return state.astype(jnp.float32) + addendum  # strict promotion
+
+            def __call__(self, state, **extra_args):
+                return state
+
+        tx = jos.inject_hyperparams(jos.scale)(step_size=Total())
+        g = jnp.ones(2)
+        state = tx.init(g)
+        for _ in range(2):
+            _, state = tx.update(g, state, addendum=jnp.float32(0.3))
+        np.testing.assert_allclose(state.hyperparams["step_size"], 0.3, rtol=1e-7)
+        np.testing.assert_allclose(state.hyperparams_states["step_size"], 0.6, rtol=1e-7)
+
     def test_numeric_hyperparameters_stay_traceable(self):
         _problems.assert_vmap_matches_loop(
             self, lambda momentum: jos.inject_stateful_hyperparams(jos.sgd)(

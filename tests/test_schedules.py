@@ -219,6 +219,12 @@ class TestDegenerateLengths:
         np.testing.assert_allclose(concrete, expected, rtol=1e-6)
         np.testing.assert_array_equal(traced, concrete)
 
+    def test_a_length_beyond_int32_works_like_optax(self):
+        # 1e10 steps does not fit int32; optax's own test (975.52826 at 1e9) pins the value.
+        sched = jos.cosine_decay_schedule(1000.0, int(1e10), 0.0, 1)
+        np.testing.assert_allclose(sched(int(1e9)), 975.52826, rtol=1e-6)
+        np.testing.assert_allclose(jax.jit(sched)(int(1e9)), 975.52826, rtol=1e-6)
+
     def test_join_at_boundary_zero_starts_with_the_second_schedule(self):
         s = jos.join_schedules([jos.constant_schedule(1.0), jos.constant_schedule(2.0)], [0])
         assert float(s(0)) == 2.0

@@ -109,6 +109,8 @@ def float_dtype() -> jnp.dtype:
 
 def as_float(x: jax.typing.ArrayLike) -> jax.Array:
     """A Python number, array or tracer as an array of :func:`float_dtype`."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        x = float(x)  # a Python int need not fit int32 (a schedule over 1e10 steps)
     return jnp.asarray(x).astype(float_dtype())
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import tree_math as _tree_math
+from jaxopt_scratch._schedules import stateful as _stateful
 
 
 class InjectHyperparamsState(NamedTuple):
@@ -21,6 +22,15 @@ class InjectHyperparamsState(NamedTuple):
 
     count: jax.Array  # updates applied so far (int32, saturating); schedules see this
     hyperparams: dict  # name -> current value: float32 (float64 for f64 params) or int32 scalar
+    inner_state: Any  # the inner transform's state
+
+
+class InjectStatefulHyperparamsState(NamedTuple):
+    """State of an injected transform with a :class:`StatefulSchedule` among its arguments."""
+
+    count: jax.Array  # updates applied so far (int32, saturating); plain schedules see this
+    hyperparams: dict  # name -> the value used at the last step (as in InjectHyperparamsState)
+    hyperparams_states: dict  # name -> the state of that hyperparameter's stateful schedule
     inner_state: Any  # the inner transform's state
 
 
@@ -86,6 +96,14 @@ def inject_hyperparams(
     * integer hyperparameters are int32 arrays, traced like the floats (no
       ``static_args`` needed).
 
+    A hyperparameter may also be a :class:`StatefulSchedule` (``init()``,
+    ``update(state, **extra_args)``, ``__call__(state, **extra_args)``): its value
+    ``s(state, **extra_args)`` is used at each step, then its state advances with
+    ``s.update(state, **extra_args)``, where ``extra_args`` are this transform's extra
+    ``update`` keywords (``value=loss``, ...). The transform's state is then an
+    :class:`InjectStatefulHyperparamsState` whose ``hyperparams_states`` holds each
+    stateful schedule's state.
+
     Which arguments are hyperparameters: numbers and numeric arrays (or
     tracers). Static (passed as given, never in the state): ``bool``, ``None``,
     strings, dtypes, classes, containers such as mask trees, arguments whose
@@ -104,7 +122,8 @@ def inject_hyperparams(
 
     Returns:
         A function with ``inner_factory``'s arguments returning a transform whose
-        state is :class:`InjectHyperparamsState`.
+        state is :class:`InjectHyperparamsState` (:class:`InjectStatefulHyperparamsState`
+        when a stateful schedule is among the arguments).
 
     Examples:
         >>> import jax.numpy as jnp
@@ -119,17 +138,22 @@ def inject_hyperparams(
         >>> print(u)
         [-0.5 -0.5]
     """
-    static, signature = _check_wrapper_args(inner_factory, static_args)
+    static, signature = check_wrapper_args(inner_factory, static_args)
 
     @functools.wraps(inner_factory)
     def factory(*args, **kwargs) -> _base.GradientTransformation:
-        arguments = _arguments_by_name(inner_factory, signature, args, kwargs)
+        arguments = arguments_by_name(inner_factory, signature, args, kwargs)
+        stateful = {name: value for name, value in arguments.items()
+                    if name not in static and _stateful.is_stateful_schedule(value)}
+        if stateful:
+            return with_stateful_schedules(inner_factory, arguments, stateful, signature,
+                                           static, hyperparam_dtype)
         return _injected(inner_factory, _classify(arguments, signature, static), hyperparam_dtype)
 
     return factory
 
 
-def _check_wrapper_args(inner_factory: Any, static_args: str | Iterable[str],
+def check_wrapper_args(inner_factory: Any, static_args: str | Iterable[str],
                         ) -> tuple[set[str], inspect.Signature]:
     """Step 1: checks the wrapper's own arguments; returns the static names and the signature."""
     _checks.check_transform_factory("inner_factory", inner_factory)
@@ -144,7 +168,7 @@ def _check_wrapper_args(inner_factory: Any, static_args: str | Iterable[str],
     return static, signature
 
 
-def _arguments_by_name(inner_factory: Callable[..., Any], signature: inspect.Signature,
+def arguments_by_name(inner_factory: Callable[..., Any], signature: inspect.Signature,
                        args: tuple, kwargs: dict) -> dict[str, Any]:
     """Step 2: one call's arguments by name, defaults included and ``**kwargs`` flattened."""
     bound = signature.bind(*args, **kwargs)
@@ -227,3 +251,70 @@ def _injected(inner_factory: Callable[..., _base.GradientTransformation], argume
             _tree_math.safe_increment(state.count), hyperparams, inner_state)
 
     return _base.GradientTransformation(init_fn, update_fn)
+
+
+def with_stateful_schedules(
+    inner_factory: Callable[..., _base.GradientTransformation], arguments: dict[str, Any],
+    stateful: dict[str, Any], signature: inspect.Signature, static: set[str],
+    hyperparam_dtype: Any,
+) -> _base.GradientTransformationExtraArgs:
+    """The injected transform of ``arguments`` whose ``stateful`` ones are stateful schedules.
+
+    Each stateful schedule's first value stands in for it (so that it is classified and
+    stored like a number); before every step its current value replaces that entry.
+    """
+    arguments = dict(arguments)
+    for name, schedule in stateful.items():
+        arguments[name] = _first_value(schedule, name)
+    injected = _injected(inner_factory, _classify(arguments, signature, static), hyperparam_dtype)
+
+    def with_values(hyperparams, states, extra_args):
+        new = dict(hyperparams)
+        for name, schedule in stateful.items():
+            value = _checked(schedule(states[name], **extra_args), name)
+            new[name] = value.astype(hyperparams[name].dtype)
+        return new
+
+    def init_fn(params):
+        state = injected.init(params)
+        states = {name: schedule.init() for name, schedule in stateful.items()}
+        return InjectStatefulHyperparamsState(
+            state.count, with_values(state.hyperparams, states, {}), states, state.inner_state)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        hyperparams = with_values(state.hyperparams, state.hyperparams_states, extra_args)
+        inner = InjectHyperparamsState(state.count, hyperparams, state.inner_state)
+        updates, inner = _base.call_update(injected, updates, inner, params, extra_args)
+        states = {name: schedule.update(state.hyperparams_states[name], **extra_args)
+                  for name, schedule in stateful.items()}
+        return updates, InjectStatefulHyperparamsState(
+            inner.count, inner.hyperparams, states, inner.inner_state)
+
+    return _base.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _checked(value: Any, name: str) -> jax.Array:
+    """A stateful schedule's value as a real scalar array (else an error naming ``name``)."""
+    try:
+        array = jnp.asarray(value)
+    except TypeError as err:
+        raise TypeError(f"The stateful schedule for `{name}` must return a number, got "
+                        f"{value!r}.") from err
+    if array.shape != () or not (jnp.issubdtype(array.dtype, jnp.floating)
+                                 or jnp.issubdtype(array.dtype, jnp.integer)):
+        raise TypeError(
+            f"The stateful schedule for `{name}` must return a real scalar, got dtype "
+            f"{array.dtype} and shape {array.shape}."
+        )
+    return array
+
+
+def _first_value(schedule: Any, name: str) -> jax.Array:
+    """The schedule's value at its initial state, as a float stand-in.
+
+    Like a plain schedule's, a stateful schedule's value is a float hyperparameter, even when
+    it starts from an integer (a counter).
+    """
+    _checks.check_callable(name, schedule, "a stateful schedule")
+    value = _checked(schedule(schedule.init()), name)
+    return value if jnp.issubdtype(value.dtype, jnp.floating) else value.astype(jnp.float32)
