@@ -50,3 +50,25 @@ def test_public_signatures_are_annotated_and_typed_marker_ships():
     assert (REPO / "jaxopt_scratch" / "py.typed").is_file()
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert 'jaxopt_scratch = ["py.typed"]' in pyproject  # package-data: it ships in the wheel
+
+
+def test_readme_tuning_examples_run(tmp_path, monkeypatch):
+    # The README's tuning section promises that its Python block runs as printed; run it, then
+    # check the values its comments quote (to_csv writes into tmp_path).
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Tuning:", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(blocks[0], "README.md (tuning)", "exec"), ns)
+    np = ns["np"]
+    assert ns["grid"].metrics["distance"].shape == (6, 6)
+    assert ns["grid"].best(metric="distance")["learning_rate"] == 0.01
+    assert ns["grid"].best(metric="distance")["momentum"] == 0.9
+    assert (tmp_path / "ravine.csv").read_text().count("\n") == 7  # header + 6 runs
+    assert np.bincount(ns["halved"].stopped_at)[[10, 30, 60]].tolist() == [18, 6, 3]
+    assert ns["halved"].steps_run == 540
+    np.testing.assert_allclose(float(ns["again"].final_loss),
+                               ns["pop"].final_losses[ns["best"]], rtol=1e-5)
+    assert 1e-5 < ns["found"].suggestion < 1.0
