@@ -188,10 +188,32 @@ def _missing_in(excinfo) -> str | None:
 
 
 class _Recorder:
-    """A pytest plugin keeping one outcome per test: passed, failed, skipped or missing."""
+    """A pytest plugin keeping one outcome per test: passed, failed, skipped or missing.
 
-    def __init__(self):
+    With ``out`` the results so far are rewritten after every test, so a run stopped by the
+    runner's timeout still reports the tests that finished. With ``shard`` ``(i, n)`` only
+    every n-th collected test (from the i-th) runs, so one slow file can use n processes.
+    """
+
+    def __init__(self, out: pathlib.Path | None = None, shard: tuple[int, int] = (0, 1)):
         self.results: dict[str, dict] = {}
+        self._out, self._shard = out, shard
+
+    def pytest_collection_modifyitems(self, config, items):
+        index, count = self._shard
+        if count > 1:
+            keep = [item for i, item in enumerate(items) if i % count == index]
+            config.hook.pytest_deselected(items=[x for x in items if x not in keep])
+            items[:] = keep
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        if self._out is not None:
+            self.dump({"exit_code": None})
+
+    def dump(self, extra: dict) -> None:
+        tmp = self._out.with_suffix(".partial")
+        tmp.write_text(json.dumps({**extra, "results": self.results}))
+        tmp.replace(self._out)
 
     def _store(self, nodeid, outcome, detail=""):
         old = self.results.get(nodeid)
@@ -229,13 +251,13 @@ def main(argv: list[str]) -> int:
         sys.meta_path.insert(0, ShimFinder(_real_root(), log))
     elif mode != "optax":
         raise SystemExit(f"mode must be 'jos' or 'optax', got {mode!r}")
-    recorder = _Recorder()
+    index, count = (int(x) for x in os.environ.get("JOS_OPTAX_SUITE_SHARD", "0/1").split("/"))
+    recorder = _Recorder(pathlib.Path(out).resolve(), (index, count))
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # no conftest or ini of this repository applies: optax's tests as a user runs them
         code = pytest.main(["-q", "-c", os.devnull, "--rootdir", tmp, "-p", "no:cacheprovider",
                             "-W", "ignore::DeprecationWarning", test_file], plugins=[recorder])
-    pathlib.Path(out).write_text(json.dumps(
-        {"exit_code": int(code), "results": recorder.results, "missing_lookups": sorted(set(log))}))
+    recorder.dump({"exit_code": int(code), "missing_lookups": sorted(set(log))})
     return 0
 
 
