@@ -16,7 +16,8 @@ r"""The compiled programs of a sweep and the steps that call them, group by grou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import jax
@@ -142,8 +143,10 @@ def groups(task: Task, alive: np.ndarray) -> list[Group]:
         rows = alive[g:g + size]
         where = np.concatenate([np.arange(g, g + len(rows)),
                                 np.full(size - len(rows), g + len(rows) - 1)])
-        hp = put({n: jnp.asarray(v[alive[where]]) for n, v in task.run_hp.items()}, split)
-        out.append(Group(rows, where, hp, put(jnp.asarray(task.run_seeds[alive[where]]), split)))
+        # device_put, not jnp.asarray: no small compile per shape (jnp.asarray stages one).
+        hp = put({n: jax.device_put(v[alive[where]]) for n, v in task.run_hp.items()}, split)
+        out.append(Group(rows, where, hp, put(jax.device_put(task.run_seeds[alive[where]]),
+                                              split)))
     return out
 
 
@@ -163,14 +166,32 @@ def run_chunk(task: Task, group: Group, carry: Any, c: int, bar: _progress.Progr
 
 
 def take(tree: Any, index: Any) -> Any:
-    """The runs ``index`` (an index array or a slice) of every leaf, in one compiled gather.
+    """The runs ``index`` (an index array or a slice) of every leaf.
 
-    Indexing leaf by leaf would compile one small program per leaf shape and index
-    length: at the rungs of a small problem, seconds, more than the training itself.
+    Every run in order is ``tree`` itself. Arrays on the host's CPU device are
+    indexed with NumPy (no compile: a rung of a cold sweep would otherwise compile
+    one gather per carry shape and index length, seconds for a small problem);
+    others (accelerators, sharded or key arrays) in one compiled gather for the
+    whole tree, never leaf by leaf.
     """
+    leaves = jax.tree.leaves(tree)
+    runs = len(leaves[0]) if leaves else 0
     if isinstance(index, slice):
-        index = np.arange(*index.indices(len(jax.tree.leaves(tree)[0])))
-    return _gather(tree, np.asarray(index))
+        index = np.arange(*index.indices(runs))
+    index = np.asarray(index)
+    if len(index) == runs and np.array_equal(index, np.arange(runs)):
+        return tree
+    if all(_on_host_cpu(x) and not getattr(x, "weak_type", False) for x in leaves):
+        return jax.tree.map(lambda x: jax.device_put(np.asarray(x)[index]), tree)
+    return _gather(tree, index)
+
+
+def _on_host_cpu(x: Any) -> bool:
+    if isinstance(x, np.ndarray):
+        return True
+    return (isinstance(x, jax.Array) and not jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+            and len(x.sharding.device_set) == 1
+            and next(iter(x.sharding.device_set)).platform == "cpu")
 
 
 @jax.jit
@@ -178,19 +199,24 @@ def _gather(tree: Any, index: jax.Array) -> Any:
     return jax.tree.map(lambda x: x[index], tree)
 
 
-@jax.jit
 def join(parts: list[Any]) -> Any:
     """The groups' carries, one after the other along the runs (one compiled program)."""
+    return parts[0] if len(parts) == 1 else _join(parts)
+
+
+@jax.jit
+def _join(parts: list[Any]) -> Any:
     return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
 
 
 def run_segment(task: Task, alive: np.ndarray, carry: Any, first: int, end: int,
                 bar: _progress.Progress, save: Callable[..., None] | None,
-                ) -> tuple[Any, np.ndarray]:
+                started: Callable[[Any], None] | None = None) -> tuple[Any, np.ndarray]:
     """Trains the ``alive`` runs over chunks ``first..end-1``, every group one chunk at a time.
 
     ``carry`` is the ``(trained, held, state)`` of every alive run, stacked (``None``
-    initialises them). After each chunk every run is at the same step, where
+    initialises them); ``started(carry of the first group)`` is called before the
+    first chunk. After each chunk every run is at the same step, where
     ``save(chunks done, alive, carry)`` may checkpoint the sweep. Returns the carry
     of every alive run and their losses after the last chunk (for the rungs).
     """
@@ -198,6 +224,8 @@ def run_segment(task: Task, alive: np.ndarray, carry: Any, first: int, end: int,
     put, split = task.placement.put, task.placement.split
     carries = [init_program(task.spec, g.hp, g.seeds, task.shared) if carry is None
                else put(take(carry, g.where), split) for g in cut]
+    if started is not None:
+        started(carries[0])
 
     def stacked():  # the real runs of every group, in the order of `alive`
         parts = [take(cr, slice(0, len(g.rows))) for g, cr in zip(cut, carries)]
@@ -212,3 +240,51 @@ def run_segment(task: Task, alive: np.ndarray, carry: Any, first: int, end: int,
                                                  task.batches, task.eval_batch))[:len(g.rows)]
               for g, cr in zip(cut, carries)]
     return stacked(), np.concatenate(finals)
+
+
+def lower_group(task: Task, size: int, carry: Any) -> tuple[Any, Any]:
+    """The chunk program and the final-loss program of a group of ``size`` runs, lowered.
+
+    Nothing runs or traces the optimizer's ``init``: the hyperparameters, seeds and
+    carry are abstract, shaped as another group's ``carry`` but with ``size`` runs
+    and placed along the runs as :func:`groups` and :func:`take` place them; the
+    data are the task's own arrays.
+    """
+    spec, plan, split = task.spec, task.plan, task.placement.split
+
+    def runs(shape: tuple[int, ...], dtype: Any) -> jax.ShapeDtypeStruct:
+        return jax.ShapeDtypeStruct((size, *shape), dtype, sharding=split)
+
+    hp = {n: runs((), jax.dtypes.canonicalize_dtype(v.dtype)) for n, v in task.run_hp.items()}
+    seeds = runs((), jnp.int32)
+    carry = jax.tree.map(lambda c: runs(c.shape[1:], c.dtype), carry)
+    return (chunk_program.lower(spec, plan.block, plan.blocks, plan.stop, hp, seeds, *carry,
+                                np.int32(0), task.batches, task.eval_batch),
+            final_program.lower(spec, np.int32(0), *carry, seeds, task.batches,
+                                task.eval_batch))
+
+
+def compile_ahead(task: Task, sizes: Iterable[int], carry: Any) -> dict[int, threading.Thread]:
+    """Compiles the programs of groups of ``sizes`` runs in background threads.
+
+    ``carry`` is the carry of a group of runs (any size), for its shapes.
+
+    A pruned sweep trains smaller groups after each rung, and each group size is
+    a new compile of the chunk program (seconds on a CPU). Compiling them while
+    the first rung compiles and trains overlaps that work on a machine with idle
+    cores; JAX keeps the executables, so the later calls find them compiled. Join
+    a size's thread before its first call (so a compile is never done twice); a
+    failure here is ignored (the call then compiles, and reports any error).
+    """
+    def work(size):
+        try:
+            for lowered in lower_group(task, size, carry):
+                lowered.compile()
+        except Exception:  # noqa: BLE001, S110 (the real call compiles and raises)
+            pass
+
+    threads = {size: threading.Thread(target=work, args=(size,), daemon=True,
+                                      name=f"jos-sweep-compile-{size}") for size in sizes}
+    for thread in threads.values():
+        thread.start()
+    return threads

@@ -159,7 +159,8 @@ def sweep(
     the gradient norm, the update norm and the learning rate applied at every step
     (see :mod:`metrics`). With ``prune=jos.halving(...)`` the configurations are
     ranked at the rungs of successive halving and the worst stop there; the others
-    continue in the same compiled program, regrouped (one compile per group size).
+    continue in the same compiled program, regrouped (one compile per group size; the
+    later rungs' sizes compile in background threads while the first rung runs).
 
     Optimizers that train at one point and evaluate at another (Schedule-Free,
     SAM, lookahead; see :func:`jaxopt_scratch.contrib.eval_params`) are judged
@@ -289,6 +290,15 @@ def sweep(
         diagnostics=spec.diagnostics, prune=prune, population=population,
         eval_params=spec.evaluate,
         plan=plan._replace(max_group=0))
+    # The later rungs' group sizes compile in the background while the first one runs.
+    sizes = [plan.group(n * num_seeds) for n in counts]
+    ahead: dict[int, Any] = {}  # {group size: its compiling thread}
+
+    def started(group_carry):  # once, when the first segment has its carry
+        if "launched" not in ahead:
+            ahead["launched"] = None
+            ahead.update(_programs.compile_ahead(
+                task, sorted(set(sizes[1:]) - {sizes[0]}, reverse=True), group_carry))
     try:
         if saver and (found := saver.resume(lambda: jax.eval_shape(
                 lambda h, s: _programs.init_program(spec, h, s, task.shared),
@@ -298,8 +308,10 @@ def sweep(
         for k, end in enumerate(plan.segments):
             if end < start:  # finished before the checkpoint
                 continue
+            if sizes[k] in ahead:
+                ahead.pop(sizes[k]).join()
             carry, finals = _programs.run_segment(task, alive, carry, max(bounds[k], start),
-                                                  end, bar, saver)
+                                                  end, bar, saver, started)
             if k == len(plan.segments) - 1:
                 task.record.stop(alive, num_steps, finals,
                                  *jax.tree.map(placement.fetch, carry[:2]))
