@@ -15,6 +15,7 @@ import pytest
 
 import jaxopt_scratch as jos
 from jaxopt_scratch._cli import main as _main
+from jaxopt_scratch._engine import sweep as _engine_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -186,7 +187,7 @@ def test_output_and_tuning_flags_are_checked_before_any_work(tmp_path, capsys, m
     def no_training(*args, **kwargs):
         raise AssertionError("the sweep started")
 
-    monkeypatch.setattr(_main._sweep, "sweep", no_training)
+    monkeypatch.setattr(_engine_sweep, "sweep", no_training)
     args = [a.format(tmp=tmp_path) for a in args]
     assert _main.main(["sweep", *args]) == 2
     out, err = capsys.readouterr()

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxopt_scratch._cli import options as _options
 from jaxopt_scratch._cli import outputs as _outputs
 from jaxopt_scratch._engine import lr_find as _lr_find
 
@@ -41,3 +42,34 @@ def run(args: argparse.Namespace, problem: Any, makers: dict[str, Callable[..., 
 
     title = f"{problem.name}, {steps} updates{seeds_note}"
     return save(lambda: _plotting.plot_lr_find(args.out, curves, title))
+
+
+def lr_find(args: argparse.Namespace) -> int:
+    """Learning-rate range test per optimizer: suggested lr, loss curve; a PNG."""
+    problem = _options.problem(args.problem)
+    names = _options.optimizer_names(args.optimizers)
+    low, high = _options.lr_range(args.lr_range)
+    if args.steps < 2:
+        raise _options.UsageError(
+            f"--steps must be at least 2 for a range test, got {args.steps}")
+    _options.check_outputs(args, "lr_find.png")
+    return run(args, problem, {n: _options.OPTIMIZERS[n] for n in names}, low, high,
+               lambda plot: _options.save(plot, args.out))
+
+
+def add_parser(sub: Any) -> None:
+    p = _options.command(sub, "lr-find", lr_find,
+                         summary="learning-rate range test per optimizer",
+                         description="Train once per optimizer while the learning rate grows "
+                         "exponentially every update (Smith 2017; fastai's LR finder); print the "
+                         "learning rate where the smoothed loss falls fastest and plot the "
+                         "curves.")
+    _options.add_problem_args(p, "xor_a")
+    p.add_argument("--lr-range", default="1e-6,10", metavar="LOW,HIGH",
+                   help="first and last learning rate")
+    p.add_argument("--steps", type=_options.positive_int, default=200,
+                   help="updates, one learning rate each")
+    p.add_argument("--seeds", type=_options.positive_int, default=3,
+                   help="runs from random inits drawn with seeds 0..N-1, averaged; 1 = the "
+                   "problem's own start")
+    _options.add_output_args(p, "lr_find.png")

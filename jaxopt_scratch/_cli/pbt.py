@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from jaxopt_scratch._cli import budget as _budget
+from jaxopt_scratch._cli import options as _options
 from jaxopt_scratch._cli import outputs as _outputs
 from jaxopt_scratch._cli import tuning as _tuning
 from jaxopt_scratch._engine import pbt as _pbt
@@ -101,3 +102,28 @@ def run(args: argparse.Namespace, problem: Any, make: Callable[..., Any], low: f
 
     title = f"{problem.name}, {args.optimizer}, {args.population} members, {steps} updates"
     return save(lambda: _plotting.plot_pbt(args.out, record, result.losses, best, steps, title))
+
+
+def pbt(args: argparse.Namespace) -> int:
+    """Population-based training of one optimizer's learning rate: a table and a PNG."""
+    problem = _options.problem(args.problem)
+    names = _options.optimizer_names(args.optimizer)
+    if len(names) != 1:
+        raise _options.UsageError(f"--optimizer takes one optimizer, got {args.optimizer!r}")
+    low, high = _options.lr_range(args.lr_range)
+    _options.check_outputs(args, "pbt.png")
+    return run(args, problem, _options.OPTIMIZERS[names[0]], low, high,
+               lambda plot: _options.save(plot, args.out))
+
+
+def add_parser(sub: Any) -> None:
+    p = _options.command(sub, "pbt", pbt,
+                         summary="population-based training of a learning rate",
+                         description="Train a population of one optimizer, every member with its "
+                         "own learning rate, as one compiled program; every --interval steps the "
+                         "worst members copy the best and perturb their learning rate (Jaderberg "
+                         "et al. 2017). Print the best members and the best learning-rate "
+                         "schedule; plot them.")
+    add_arguments(p, _options.positive_int)
+    _budget.add_arguments(p, _options.positive_int)
+    _options.add_output_args(p, "pbt.png")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
 
 from jaxopt_scratch._cli import claims as _claims
+from jaxopt_scratch._cli import options as _options
 
 Values = dict[str, tuple[float, ...]]
 
@@ -172,3 +174,13 @@ def main(args: argparse.Namespace) -> int:
     print(f"\n{matched} of {total} printed rows reproduce. True values for every setup: "
           f"docs/tutorial_claims.rst (P1-P9).")
     return 0
+
+
+def add_parser(sub: Any) -> None:
+    p = _options.command(sub, "seeds", main, summary="recompute the tutorials' printed tables",
+                         description="Recompute every number the tutorials described in "
+                         "docs/tutorial_claims.rst print, with this library, and show it beside "
+                         "the printed value, marking which reproduce.")
+    p.add_argument("--float32", action="store_true",
+                   help="compute in float32 (default float64, like the tutorials' NumPy code)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
