@@ -28,7 +28,8 @@ TIMEOUT_S = 300  # per cell; a healthy notebook takes well under a minute in tot
 EXPECTED = [
     "01_gradient_descent", "02_momentum", "03_adagrad_rmsprop", "04_adam", "05_optimizer_race",
     "06_xor", "07_adamw_and_weight_decay", "08_schedules_and_clipping", "09_sweeps_with_vmap",
-    "10_composing_transforms", "11_new_families", "13_tuning", "14_full_batch_lbfgs",
+    "10_composing_transforms", "11_new_families", "12_todays_optimizers", "13_tuning",
+    "14_full_batch_lbfgs",
 ]
 
 
