@@ -1,4 +1,5 @@
-"""A sweep over the devices of two processes (``jax.distributed`` on 127.0.0.1) equals one process.
+"""A sweep over the devices of two processes (``jax.distributed`` on 127.0.0.1) equals one process,
+also when it is interrupted and resumed from a checkpoint the two processes share.
 
 As in ``tests/test_sharding.py``, the processes are fresh Pythons, and this file is
 also the script they run: ``python tests/test_sweep_distributed.py worker PROCESS_ID
@@ -33,6 +34,41 @@ def _init(key):
     return jax.random.normal(key, (2,))
 
 
+def _halving(**kwargs):
+    bowl = jos.problems.get("bowl")
+    lrs = {"learning_rate": [0.01, 0.03, 0.1, 0.3, 1.0]}
+    return jos.sweep(jos.adam, lrs, bowl.loss_fn, bowl.init_params(), 12,
+                     prune=jos.halving(2, 4), progress=False, chunk_steps=4, **kwargs)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _interrupted_and_resumed(directory):
+    """The halving sweep stopped after its first checkpoint, then called again: resumed."""
+    from jaxopt_scratch._engine import checkpoint as _checkpoint
+
+    save, saves = _checkpoint.Store.save, []
+
+    def save_then_stop(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        saves.append(1)
+        if len(saves) == 1:
+            raise _Stop
+
+    _checkpoint.Store.save = save_then_stop
+    try:
+        try:
+            _halving(checkpoint_dir=directory)
+        except _Stop:
+            pass
+        resumed = _halving(checkpoint_dir=directory)
+    finally:
+        _checkpoint.Store.save = save
+    return resumed, len(saves) - 1
+
+
 def _sweeps():
     """The sweeps both sides run: seeds, metrics, an odd group (padding), halving and PBT."""
     bowl = jos.problems.get("bowl")
@@ -41,8 +77,7 @@ def _sweeps():
     return {
         "grid": jos.sweep(jos.adam, lrs, bowl.loss_fn, _init, 12, seeds=2, max_batch=4,
                           metrics_fn=_metrics_fn, eval_every=4, **common),
-        "halving": jos.sweep(jos.adam, lrs, bowl.loss_fn, bowl.init_params(), 12,
-                             prune=jos.halving(2, 4), **common),
+        "halving": _halving(),
         "pbt": jos.sweep(jos.adam, lrs, bowl.loss_fn, bowl.init_params(), 12,
                          population=jos.pbt(4, fraction=0.4), **common),
     }
@@ -56,13 +91,15 @@ def _summary(result):
             "learning_rate": result.hyperparams["learning_rate"].tolist()}
 
 
-def _main_worker(process_id, port):
+def _main_worker(process_id, port, directory):
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=2,
                                process_id=process_id, initialization_timeout=60)
+    resumed, saves_after_resume = _interrupted_and_resumed(directory)
     out = {"process_count": jax.process_count(), "device_count": jax.device_count(),
            "local_device_count": jax.local_device_count(),
-           "sweeps": {name: _summary(r) for name, r in _sweeps().items()}}
+           "sweeps": {name: _summary(r) for name, r in _sweeps().items()},
+           "resumed": _summary(resumed), "saves_after_resume": saves_after_resume}
     print("RESULT " + json.dumps(out), flush=True)
     jax.distributed.shutdown()
 
@@ -80,9 +117,10 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_two_processes_sweep_equals_one_process():
+def test_two_processes_sweep_equals_one_process(tmp_path):
     port = _free_port()
-    procs = [subprocess.Popen([sys.executable, __file__, "worker", str(i), str(port)],
+    procs = [subprocess.Popen([sys.executable, __file__, "worker", str(i), str(port),
+                               str(tmp_path / "checkpoints")],
                               env=_env(), cwd=_REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(2)]
     outs = []
@@ -106,6 +144,11 @@ def test_two_processes_sweep_equals_one_process():
     reference = {name: _summary(r) for name, r in _sweeps().items()}
     assert reference["halving"]["stopped_at"] != [12] * 5  # halving stopped runs
     _assert_same(outs[0]["sweeps"], reference)
+    # Interrupted after its first chunk and resumed from the checkpoint both processes
+    # share: the two chunks left were trained (and saved), and the result is unchanged.
+    for out in outs:
+        assert out["saves_after_resume"] == 2
+        _assert_same(out["resumed"], reference["halving"])
 
 
 def _assert_same(a, b):
@@ -117,4 +160,4 @@ def _assert_same(a, b):
 
 if __name__ == "__main__":
     if sys.argv[1] == "worker":
-        _main_worker(int(sys.argv[2]), int(sys.argv[3]))
+        _main_worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
