@@ -37,11 +37,12 @@ ACCS = {"rows": mb.AccumulationType.CONCAT, "sum": mb.AccumulationType.SUM,
 
 @pytest.mark.parametrize("size", [2, 3])  # three microbatches of two, two of three
 def test_microbatch_equals_the_whole_batch_and_optax(size):
-    got = jos.microbatch(_f, (1, 2), size, ACCS)(1.5, X, Y)
+    # Jitted whole: one compile per call instead of one per eager operation (test time).
+    got = jax.jit(jos.microbatch(_f, (1, 2), size, ACCS))(1.5, X, Y)
     _close(got, _f(1.5, X, Y))
     o = optax.microbatching.AccumulationType
     optax_accs = {"rows": o.CONCAT, "sum": o.SUM, "mean": (o.MEAN, o.RUNNING_MEAN)}
-    want = optax.microbatch(_f, (1, 2), size, optax_accs)(1.5, X, Y)
+    want = jax.jit(optax.microbatch(_f, (1, 2), size, optax_accs))(1.5, X, Y)
     _close(got, want)
 
 
@@ -57,7 +58,7 @@ def test_the_split_is_strided_as_in_optax():
 def test_kwargs_in_axes_and_early_stop_traced():
     fun = lambda a, *, b: jnp.einsum("bi,ib->", a, b)
     whole = fun(X, b=Y.T)
-    got = jos.microbatch(fun, 0, 2, argnames="b", in_axes=(0, 1))(X, b=Y.T)
+    got = jax.jit(jos.microbatch(fun, 0, 2, argnames="b", in_axes=(0, 1)))(X, b=Y.T)
     np.testing.assert_allclose(got, whole, rtol=TOL)
     stopped = jax.jit(lambda n: jos.microbatch(jnp.sum, 0, 2, num_real_microbatches=n)(
         jnp.ones(12)))
@@ -65,7 +66,8 @@ def test_kwargs_in_axes_and_early_stop_traced():
 
 
 def test_micro_vmap_and_micro_grad_match_optax():
-    np.testing.assert_array_equal(mb.micro_vmap(jnp.sum, in_axes=1, microbatch_size=2)(Y.T),
+    np.testing.assert_array_equal(
+        jax.jit(mb.micro_vmap(jnp.sum, in_axes=1, microbatch_size=2))(Y.T),
                                   jnp.sum(Y, axis=1))
 
     def loss(w, x, t):
@@ -74,8 +76,8 @@ def test_micro_vmap_and_micro_grad_match_optax():
     args = (jnp.array([0.5, -1.0]), X, Y[:, 0])
     kw = {"argnums": 0, "batch_argnums": (1, 2), "transform_fn": lambda g: (g, g**2),
           "metrics_fn": jnp.linalg.norm, "microbatch_size": 3}
-    got = mb.micro_grad(loss, **kw)(*args)
-    want = optax.microbatching.micro_grad(loss, **kw)(*args)
+    got = jax.jit(mb.micro_grad(loss, **kw))(*args)
+    want = jax.jit(optax.microbatching.micro_grad(loss, **kw))(*args)
     _close(got, want)
     # The summed per-example gradients are the gradient of the summed per-example losses.
     np.testing.assert_allclose(got[0][0], jax.grad(lambda w: 6 * loss(w, *args[1:]))(args[0]),
