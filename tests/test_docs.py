@@ -61,7 +61,7 @@ def test_readme_tuning_examples_run(tmp_path, monkeypatch):
     assert len(blocks) == 1
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
-    exec(compile(blocks[0], "README.md (tuning)", "exec"), ns)
+    exec(compile(blocks[0], "README.md (tuning)", "exec"), ns)  # noqa: S102 (the README block)
     np = ns["np"]
     assert ns["grid"].metrics["distance"].shape == (6, 6)
     assert ns["grid"].best(metric="distance")["learning_rate"] == 0.01
