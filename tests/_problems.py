@@ -49,6 +49,13 @@ def small_params(dtype: Any = jnp.float32) -> dict:
     return {"w": jnp.asarray([0.8, -0.3, 1.5], dtype), "s": jnp.asarray(-0.6, dtype)}
 
 
+def matrix_params(dtype: Any = jnp.float32) -> dict:
+    """:func:`small_params` and a 3x2 matrix: for optimizers with matrix-only
+    hyperparameters (Muon's orthogonalised momentum, GaLore's projection)."""
+    return {**small_params(dtype),
+            "m": jnp.asarray([[0.5, -1.0], [0.3, 0.8], [-0.2, 1.1]], dtype)}
+
+
 def grad_leaf(x: Any, xp: Any = jnp) -> Any:
     """A non-linear, sign-changing gradient: that of ``x^2 - cos(3x)/3``."""
     return 2.0 * x + xp.sin(3.0 * x)
@@ -57,6 +64,17 @@ def grad_leaf(x: Any, xp: Any = jnp) -> Any:
 def nested_grad(params: Any) -> Any:
     """:func:`grad_leaf` on every leaf (``None`` leaves stay ``None``)."""
     return jax.tree.map(grad_leaf, params)
+
+
+def nested_loss(params: Any) -> jax.Array:
+    """The loss whose gradient is :func:`nested_grad`, summed over leaves (float32 or 64)."""
+    return sum(jnp.sum(x**2 - jnp.cos(3.0 * x) / 3.0).astype(_loss_dtype(x))
+               for x in jax.tree.leaves(params))
+
+
+def _loss_dtype(x: Any) -> Any:
+    """float64 for float64 params, else float32 (losses of low-precision params)."""
+    return jnp.float64 if x.dtype == jnp.float64 else jnp.float32
 
 
 def np_leaves(tree: Any) -> list[np.ndarray]:
@@ -86,9 +104,10 @@ def bowl_grad(params: Any) -> Any:
 
 
 def bowl_loss(params: Any) -> jax.Array:
-    """The loss of :func:`bowl_grad`, in float32."""
-    w, t = params["w"].astype(jnp.float32), params["t"][0].astype(jnp.float32)
-    return 0.5 * (jnp.sum(jnp.asarray([1.0, 2.0, 3.0]) * w**2) + t**2)
+    """The loss of :func:`bowl_grad`, in float32 (float64 for float64 params)."""
+    dt = _loss_dtype(params["w"])
+    w, t = params["w"].astype(dt), params["t"][0].astype(dt)
+    return 0.5 * (jnp.sum(jnp.asarray([1.0, 2.0, 3.0], dt) * w**2) + t**2)
 
 
 def float_leaves(tree: Any) -> list:
@@ -163,7 +182,8 @@ def run_updates(update: Callable, state: Any, params: Any, grads: Any):
 EAGER_STEPS = 3
 
 
-def run_variant(variant: Any, tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int):
+def run_variant(variant: Any, tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int,
+                update: Callable | None = None):
     """Runs ``tx`` for ``steps`` updates under a ``chex.variants`` variant.
 
     ``with_jit``: all steps in one jitted ``lax.scan`` (catches Python control
@@ -171,16 +191,17 @@ def run_variant(variant: Any, tx: Any, params: Any, grad_fn: Callable[[Any], Any
     run eagerly through the Python-side code paths (the first steps are where
     counts and bias corrections are special), then the rest is scanned, so that
     both variants are compared after the same number of steps without paying
-    for dozens of eager steps.
+    for dozens of eager steps. ``update`` replaces ``tx.update`` (e.g. to pass ``value=``).
     """
+    update = tx.update if update is None else update
     if variant.type == "with_jit":
-        return variant(lambda p: scan_run(tx, p, grad_fn, steps))(params)
+        return variant(lambda p: scan_run(tx, p, grad_fn, steps, update=update))(params)
     params, state = loop_run(tx, params, grad_fn, min(steps, EAGER_STEPS),
-                             update=variant(tx.update))
+                             update=variant(update))
     if steps <= EAGER_STEPS:
         return params, state
-    return jax.jit(lambda p, s: scan_run(tx, p, grad_fn, steps - EAGER_STEPS, state=s))(
-        params, state)
+    return jax.jit(lambda p, s: scan_run(tx, p, grad_fn, steps - EAGER_STEPS, update=update,
+                                         state=s))(params, state)
 
 
 def optax_run(tx: Any, params: Any, grad_fn: Callable[[Any], Any], steps: int):
@@ -392,18 +413,21 @@ def linreg_loss(p: jax.Array) -> jax.Array:
 LINREG = Problem((0.0, 0.0), linreg_grad, linreg_loss)
 
 
-def trajectory(tx: Any, problem: Problem, steps: int, dtype: Any = jnp.float32) -> np.ndarray:
+def trajectory(tx: Any, problem: Problem, steps: int, dtype: Any = jnp.float32,
+               update: Callable | None = None) -> np.ndarray:
     """Positions after 1..steps updates, shape ``(steps, dim)``, as float64 NumPy.
 
     ``trajectory(...)[k - 1]`` is the position "after k" updates in ``docs/tutorial_claims.rst``.
+    ``update`` replaces ``tx.update`` (e.g. to pass ``value=``).
     """
+    update = tx.update if update is None else update
 
     def run():
         x = jnp.asarray(problem.x0, dtype)
 
         def body(carry, _):
             p, s = carry
-            u, s = tx.update(problem.grad(p), s, p)
+            u, s = update(problem.grad(p), s, p)
             p = jos.apply_updates(p, u)
             return (p, s), p
 

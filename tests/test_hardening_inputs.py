@@ -55,7 +55,8 @@ class MismatchedTreesTest(chex.TestCase):
         # Stateless plain SGD has nothing to compare the updates with: its
         # mismatch is caught where the updates meet the params, in apply_updates.
         with pytest.raises(ValueError) as excinfo:
-            updates, _ = self.variant(tx.update)(grads, state, params)
+            updates, _ = self.variant(R.BY_NAME[name].update(tx, P.bowl_loss))(
+                grads, state, params)
             jos.apply_updates(params, updates)
         message = str(excinfo.value)
         self.assertIn(str(jax.tree.structure(grads)), message)
@@ -72,7 +73,8 @@ class MismatchedTreesTest(chex.TestCase):
         grads = {"w": jnp.ones(4), "t": (jnp.ones(()),)}  # w has 4 entries, not 3
         with pytest.raises(ValueError, match=r"\['w'\].*\(4,\).*\(3,\)|\['w'\].*\(3,\).*\(4,\)") \
                 as excinfo:
-            updates, _ = self.variant(tx.update)(grads, state, params)
+            updates, _ = self.variant(R.BY_NAME[name].update(tx, P.bowl_loss))(
+                grads, state, params)
             jos.apply_updates(params, updates)
         assert_raised_by_library(excinfo)
 
@@ -265,10 +267,35 @@ ALIAS_RANGES = {
     "weight_decay_rate": (-0.1, _NONNEG, 0.0),
     "shampoo_beta": (1.0, _DECAY, 0.0),
     "precondition_frequency": (0, r"\[1, inf\)", 1),
+    # Issue 14's optimizers (jos.contrib) and polyak_sgd.
+    "max_learning_rate": (0.0, _POSITIVE, 1e-6),
+    "f_min": (math.nan, _REAL, -1.0),
+    "adam_b1": (1.0, _DECAY, 0.0),
+    "adam_b2": (-0.5, _DECAY, 0.0),
+    "adam_eps_root": (-1.0, _NONNEG, 0.0),
+    "adam_weight_decay": (-0.1, _NONNEG, 0.0),
+    "adam_learning_rate": (-0.1, _NONNEG, 0.0),
+    "weight_lr_power": (-1.0, _NONNEG, 0.0),
+    "beta3": (1.0, _DECAY, 0.0),
+    "estim_lr0": (0.0, _POSITIVE, 1e-12),
+    "estim_lr_coef": (0.0, _POSITIVE, 1e-6),
+    "init_estim_sq_dist": (-1.0, _NONNEG, 0.0),
+    "scale": (math.nan, _REAL, -1.0),
+    "lower_bound": (math.nan, _REAL, -1.0),
+    "clip_threshold": (0.0, _POSITIVE, 1e-6),
+    "l2_norm_clip": (-1.0, _NONNEG, 0.0),
+    "noise_multiplier": (-1.0, _NONNEG, 0.0),
 }
 # (alias, argument) -> the same triple, where an argument's range depends on the alias.
 ALIAS_RANGE_OVERRIDES = {
     ("signum", "beta"): (1.0, _DECAY, 0.0),  # an EMA decay (optimistic aliases: any real)
+    ("contrib_muon", "beta"): (1.0, _DECAY, 0.0),  # the momentum's decay
+    ("contrib_momo", "beta"): (1.0, _DECAY, 0.0),  # the momentum's decay
+    # Schedule-Free interpolates with b1 and divides by it: (0, 1], 1 allowed (no averaging).
+    ("contrib_schedule_free_sgd", "b1"): (0.0, r"\(0, 1\]", 1.0),
+    ("contrib_schedule_free_adamw", "b1"): (0.0, r"\(0, 1\]", 1.0),
+    ("contrib_sophia", "eps"): (0.0, _POSITIVE, 1e-12),  # the floor of gamma * h, divided by
+    ("contrib_sophia", "gamma"): (0.0, _POSITIVE, 1e-6),
 }
 # Structural options: static, never range-checked.
 STRUCTURAL = {"mu_dtype", "nesterov", "mask", "eps_in_sqrt", "centered", "bias_correction",
@@ -276,11 +303,27 @@ STRUCTURAL = {"mu_dtype", "nesterov", "mask", "eps_in_sqrt", "centered", "bias_c
               "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask",
               "key", "seed", "min_dim_size_to_factor", "multiply_by_parameter_scale",
               "dtype_momentum", "factored", "memory_size", "scale_init_precond", "linesearch",
-              "max_precond_dim", "precondition_1d"}
+              "max_precond_dim", "precondition_1d",
+              # Issue 14: flags, sizes, step counts, estimators and dimension numbers (each
+              # validated once in its own test file), and tuples of numbers validated by
+              # element there (betas, ns_coeffs, init_step).
+              "ns_coeffs", "ns_steps", "adaptive", "preconditioning", "consistent_rms",
+              "muon_weight_dimension_numbers", "weight_dimension_numbers", "warmup_steps",
+              "state_dtype", "betas", "safeguard_warmup", "use_clipping", "clip_value_fn",
+              "init_step", "rank", "update_proj_gap", "base_optimizer", "adapt_lower_bound",
+              "update_interval", "hessian_diagonal_fn", "verbose",
+              "print_win_rate_every_n_steps", "variant"}
 
 
 # Every alias function of the registry (once, whatever its variants), by test name.
 ALIAS_FUNCTIONS = {R.alias_name(e).replace(".", "_"): e.alias for e in R.REGISTRY}
+# Arguments without a default besides the learning rate (DP-SGD's clip, noise and seed): the
+# row's values, so that the alias can be called with one argument changed.
+ALIAS_REQUIRED = {
+    R.alias_name(e).replace(".", "_"): {
+        k: e.options[k] for k, p in inspect.signature(e.alias).parameters.items()
+        if p.default is p.empty and k != "learning_rate"}
+    for e in R.REGISTRY}
 
 
 def _alias_cases():
@@ -303,7 +346,7 @@ class AliasHyperparameterRangeTest(parameterized.TestCase):
     @parameterized.named_parameters(*_alias_cases())
     def test_out_of_range_names_argument_and_range(self, alias, arg):
         bad, interval, edge = ALIAS_RANGE_OVERRIDES.get((alias, arg), ALIAS_RANGES[arg])
-        kwargs = {"learning_rate": 0.1}
+        kwargs = {"learning_rate": 0.1, **ALIAS_REQUIRED[alias]}
         ALIAS_FUNCTIONS[alias](**{**kwargs, arg: edge})  # the edge of the range is accepted
         for value in (bad, math.nan, np.float32(bad), jnp.asarray(bad)):
             with pytest.raises(ValueError, match=rf"`{arg}` must lie in {interval}, got") \
@@ -470,9 +513,10 @@ class ParamsNoneTest(chex.TestCase):
     def test_missing_params_says_so(self, name):
         tx = R.BY_NAME[name].make(0.1) if name in R.BY_NAME else NEEDS_PARAMS_WRAPPED[name]()
         params = P.tiny_params()
+        update = R.BY_NAME[name].update(tx) if name in R.BY_NAME else tx.update
         with pytest.raises(ValueError, match=r"needs the current parameters.*"
                                              r"tx.update\(updates, state, params\)") as excinfo:
-            self.variant(tx.update)(P.bowl_grad(params), tx.init(params))
+            self.variant(update)(P.bowl_grad(params), tx.init(params))
         assert_raised_by_library(excinfo)
 
     @chex.variants(with_jit=True, without_jit=True)
@@ -480,10 +524,12 @@ class ParamsNoneTest(chex.TestCase):
         R.named(where=lambda e: not e.needs_params))
     def test_aliases_that_ignore_params_accept_none(self, name):
         tx = R.BY_NAME[name].make(0.1)
+        update = self.variant(R.BY_NAME[name].update(tx, P.bowl_loss))
         params = P.tiny_params()
         grads = P.bowl_grad(params)
-        without, _ = self.variant(tx.update)(grads, tx.init(params))
-        with_params, _ = self.variant(tx.update)(grads, tx.init(params), params)
+        # A row's extra arguments (value=) are formed at the params in both calls.
+        without, _ = update(grads, tx.init(params), None, params)
+        with_params, _ = update(grads, tx.init(params), params)
         chex.assert_trees_all_equal(without, with_params)
 
 

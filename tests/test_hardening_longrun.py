@@ -28,13 +28,14 @@ def _loss(p):
     return 0.5 * jnp.sum(jnp.asarray(CURVATURE, p.dtype) * p * p)
 
 
-def _long_run(tx):
+def _long_run(entry, tx):
     """Loss after every CHUNK steps, and the final (params, state); one jitted program."""
+    update = entry.update(tx, _loss)
 
     def chunk(carry, _):
         def step(c, _):
             p, s = c
-            u, s = tx.update(_grad(p), s, p)
+            u, s = update(_grad(p), s, p)
             return (jos.apply_updates(p, u), s), None
 
         carry = jax.lax.scan(step, carry, None, length=CHUNK)[0]
@@ -60,7 +61,7 @@ class LongRunTest(parameterized.TestCase):
         # Rprop's learning_rate is an initial step size, not a schedule: constant.
         schedule = (jos.cosine_decay_schedule(entry.tuned("long_run"), CHUNKS * CHUNK)
                     if entry.schedule else entry.tuned("long_run"))
-        (params, state), losses = _long_run(entry.make(schedule))
+        (params, state), losses = _long_run(entry, entry.make(schedule))
         losses = np.asarray(losses)
         self.assertTrue(np.all(np.isfinite(losses)), f"{name}: {losses}")
         self.assertTrue(P.all_finite(params) and P.all_finite(state))
@@ -102,15 +103,16 @@ WRAPPERS = {
 class TraceCountTest(chex.TestCase):
 
     @parameterized.named_parameters(
-        [(f"alias_{e.name}", e.make) for e in R.REGISTRY]
-        + [(f"wrapper_{n}", b) for n, b in WRAPPERS.items()])
-    def test_one_trace_across_steps_and_learning_rates(self, build):
+        [(f"alias_{e.name}", e.make, e) for e in R.REGISTRY]
+        + [(f"wrapper_{n}", b, None) for n, b in WRAPPERS.items()])
+    def test_one_trace_across_steps_and_learning_rates(self, build, entry):
         # The state coming out of a step must have exactly the types of the state
         # going in (dtypes, weak types, shapes), and the learning rate is a traced
         # argument: otherwise a later call retraces and recompiles.
         def step(params, state, lr):
             tx = build(lr)
-            updates, state = tx.update(P.bowl_grad(params), state, params)
+            update = tx.update if entry is None else entry.update(tx, P.bowl_loss)
+            updates, state = update(P.bowl_grad(params), state, params)
             return jos.apply_updates(params, updates), state
 
         params = P.tiny_params()

@@ -47,8 +47,8 @@ class NonFiniteGradientTest(chex.TestCase):
         # the other leaves are unaffected.
         tx = R.BY_NAME[name].make(0.1)
         params = P.tiny_params()
-        u, _ = self.variant(tx.update)(_with_bad(P.bowl_grad(params), jnp.nan),
-                                       tx.init(params), params)
+        u, _ = self.variant(R.BY_NAME[name].update(tx, P.bowl_loss))(
+            _with_bad(P.bowl_grad(params), jnp.nan), tx.init(params), params)
         self.assertTrue(np.isnan(u["w"][0]), f"{name} turned a NaN gradient into {u['w'][0]}")
         if not R.BY_NAME[name].couples_leaves:  # L-BFGS: inner products over every leaf
             self.assertTrue(np.isfinite(u["t"][0]), "the NaN leaked into another leaf")
@@ -62,8 +62,8 @@ class NonFiniteGradientTest(chex.TestCase):
         # signSGD and Rprop keep only sign(g): sign(inf) = 1 is a finite step, nothing to see.
         tx = R.BY_NAME[name].make(0.1)
         params = P.tiny_params()
-        u, state = self.variant(tx.update)(_with_bad(P.bowl_grad(params), jnp.inf),
-                                           tx.init(params), params)
+        u, state = self.variant(R.BY_NAME[name].update(tx, P.bowl_loss))(
+            _with_bad(P.bowl_grad(params), jnp.inf), tx.init(params), params)
         if R.BY_NAME[name].absorbs_inf:
             self.assertTrue(P.all_finite(u) and P.all_finite(state))
             return
@@ -87,15 +87,16 @@ class NonFiniteGradientTest(chex.TestCase):
             g = P.bowl_grad(p)
             return _with_bad(g, value) if k == bad_step else g
 
-        params, state, updates = _run(self.variant(guarded.update), guarded, P.tiny_params(),
-                                      grads_at, steps)
+        entry = R.BY_NAME[name]
+        params, state, updates = _run(self.variant(entry.update(guarded, P.bowl_loss)), guarded,
+                                      P.tiny_params(), grads_at, steps)
         chex.assert_trees_all_equal(updates[bad_step],
                                     jax.tree.map(jnp.zeros_like, updates[bad_step]))
         self.assertEqual(int(state.total_notfinite), 1)
         self.assertTrue(P.all_finite(params) and P.all_finite(state))
-        plain = R.BY_NAME[name].make(0.1)
-        ref, ref_state, _ = _run(self.variant(plain.update), plain, P.tiny_params(),
-                                 lambda k, p: P.bowl_grad(p), steps - 1)
+        plain = entry.make(0.1)
+        ref, ref_state, _ = _run(self.variant(entry.update(plain, P.bowl_loss)), plain,
+                                 P.tiny_params(), lambda k, p: P.bowl_grad(p), steps - 1)
         chex.assert_trees_all_close(params, ref, rtol=1e-6, atol=1e-7)  # same float32 program
         chex.assert_trees_all_close(state.inner_state, ref_state, rtol=1e-6, atol=1e-7)
 
@@ -128,8 +129,11 @@ class ExtremeGradientTest(chex.TestCase):
         tx = R.BY_NAME[name].make(0.1)
         signs = {"w": jnp.asarray([1.0, -1.0, 1.0]), "t": (jnp.asarray(-1.0),)}
         grads = jax.tree.map(lambda s: (s * scale).astype(jnp.float32), signs)
-        params, state, updates = _run(self.variant(tx.update), tx, P.tiny_params(),
-                                      lambda k, p: grads, 4)
+        # The loss whose gradient is the constant `grads`: <grads, p>.
+        linear = lambda p: sum(jnp.vdot(g, x) for g, x in zip(jax.tree.leaves(grads),
+                                                                jax.tree.leaves(p)))
+        update = self.variant(R.BY_NAME[name].update(tx, linear))
+        params, state, updates = _run(update, tx, P.tiny_params(), lambda k, p: grads, 4)
         self.assertEqual(grads["w"].dtype, jnp.float32)
         self.assertTrue(all(P.all_finite(u) for u in updates), f"{name}: {updates}")
         self.assertTrue(P.all_finite(params))
@@ -192,10 +196,12 @@ class ZeroGradientTest(chex.TestCase):
     def test_thousands_of_zero_gradients_stay_finite(self, name):
         tx = R.BY_NAME[name].make(0.1)
         params = P.tiny_params()
-        final, state = P.run_variant(
-            self.variant, tx, params, lambda p: jax.tree.map(jnp.zeros_like, p), ZERO_STEPS)
-        self.assertTrue(P.all_finite(final) and P.all_finite(state))
         entry = R.BY_NAME[name]
+        flat = lambda p: jnp.zeros((), jnp.float32)  # the loss of zero gradients
+        final, state = P.run_variant(
+            self.variant, tx, params, lambda p: jax.tree.map(jnp.zeros_like, p), ZERO_STEPS,
+            update=entry.update(tx, flat))
+        self.assertTrue(P.all_finite(final) and P.all_finite(state))
         if entry.drifts:  # noise or nonzero initial moments: finiteness is the claim
             return
         if entry.decays_by_default:
@@ -221,7 +227,8 @@ class ZeroLearningRateTest(chex.TestCase):
         lr = 0.0 if kind == "constant" else jos.constant_schedule(0.0)
         tx = R.BY_NAME[name].make(lr)
         params = P.tiny_params()
-        final, _ = P.run_variant(self.variant, tx, params, P.bowl_grad, 5)
+        final, _ = P.run_variant(self.variant, tx, params, P.bowl_grad, 5,
+                                 update=R.BY_NAME[name].update(tx, P.bowl_loss))
         chex.assert_trees_all_equal(final, params)  # exactly: weight decay is scaled by lr too
 
 

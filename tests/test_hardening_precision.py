@@ -8,6 +8,8 @@ float16 run tracks the float32 run. Complex64 params are covered in
 test_hardening_inputs.py (compared with optax).
 """
 
+import functools
+
 import _problems as P
 import _registry as R
 import chex
@@ -21,8 +23,19 @@ DTYPES = ("float32", "bfloat16", "float16", "float64")
 LOW = ("bfloat16", "float16")
 
 
+# The first row of each family (module): it alone runs the dtype contract in float16 and
+# float64. Those dtypes take the code paths of bfloat16 and float32 (moments from
+# zeros_like_state, updates cast back with cast_like; x64 only widens both), so one row per
+# family checks the contract there, while every row's float16 and float64 numbers are
+# checked (jitted) by LowPrecisionTracksFloat32Test below.
+FAMILY_REPRESENTATIVES = {e.family: e.name for e in reversed(R.REGISTRY)}
+
+
 def _dtypes(entry):
-    return DTYPES if entry.bfloat16 else tuple(d for d in DTYPES if d not in LOW)
+    dtypes = DTYPES if entry.bfloat16 else tuple(d for d in DTYPES if d not in LOW)
+    if FAMILY_REPRESENTATIVES[entry.family] != entry.name:
+        dtypes = tuple(d for d in dtypes if d not in ("float16", "float64"))
+    return dtypes
 
 
 def _learning_rate(name):
@@ -32,9 +45,9 @@ def _learning_rate(name):
     return R.BY_NAME[name].tuned("precision")
 
 
-def _state_float_dtypes(state):
-    return {jnp.dtype(jnp.result_type(x)) for x in jax.tree.leaves(state)
-            if jnp.issubdtype(jnp.result_type(x), jnp.floating)}
+def _state_float_dtypes(entry, state):
+    # A line search's cached gradient stays in the params' dtype (Entry.narrow_state).
+    return {jnp.dtype(jnp.result_type(x)) for x in R.moments(entry, state)}
 
 
 class DtypeContractTest(chex.TestCase):
@@ -46,7 +59,7 @@ class DtypeContractTest(chex.TestCase):
         with jax.enable_x64(dtype == "float64"):
             dt = jnp.dtype(dtype)
             tx = R.BY_NAME[name].make(_learning_rate(name))
-            update = self.variant(tx.update)
+            update = self.variant(R.BY_NAME[name].update(tx, P.bowl_loss))
             params = P.tiny_params(dt)
             state = tx.init(params)
             for _ in range(3):
@@ -55,7 +68,7 @@ class DtypeContractTest(chex.TestCase):
                 params = jos.apply_updates(params, updates)
                 self.assertEqual({x.dtype for x in jax.tree.leaves(params)}, {dt})
             wide = jnp.dtype("float64" if dtype == "float64" else "float32")
-            self.assertLessEqual(_state_float_dtypes(state), {wide},
+            self.assertLessEqual(_state_float_dtypes(R.BY_NAME[name], state), {wide},
                                  f"{name} keeps a moment narrower than {wide}")
             self.assertTrue(P.all_finite(params) and P.all_finite(state))
 
@@ -73,14 +86,16 @@ class DtypeContractTest(chex.TestCase):
 TRACK_STEPS = 100
 
 
+@functools.cache  # the float32 run is the reference of three tests per row
 def _trajectory(name, dtype):
     """Params after each of TRACK_STEPS updates on the bowl, as float32 (one jitted scan)."""
     tx = R.BY_NAME[name].make(_learning_rate(name))
+    update = R.BY_NAME[name].update(tx, P.bowl_loss)
 
     def run(params):
         def body(carry, _):
             p, s = carry
-            u, s = tx.update(P.bowl_grad(p), s, p)
+            u, s = update(P.bowl_grad(p), s, p)
             p = jos.apply_updates(p, u)
             return (p, s), jax.tree.map(lambda x: x.astype(jnp.float32), p)
 
@@ -108,7 +123,8 @@ class LowPrecisionTracksFloat32Test(chex.TestCase):
         # steps (2 * lr = 0.1, measured 0.107); their end points still agree to 0.05.
         # Rows with momentum on a sign (Signum) cycle wider: their registry "sign_gap".
         entry = R.BY_NAME[name]
-        tolerance = entry.tuned("sign_gap") * _learning_rate(name) if entry.sign_like else 0.03
+        tolerance = (entry.tuned("sign_gap") * _learning_rate(name) if entry.sign_like
+                     else entry.tuned("track_tol"))
         self.assertLess(deviation, tolerance, f"{name} in {dtype} drifted by {deviation}")
         start = P.bowl_loss(P.tiny_params())
         final = P.bowl_loss(jax.tree.map(lambda x: x[-1], low))

@@ -26,6 +26,10 @@ STEPS = 3
 # ratio), so that the jitted runners below compile a bounded number of times (hypothesis
 # varies values, not optimizers; every row gets the registry harnesses in test_common.py).
 SAMPLED = ("sgd_momentum", "rmsprop_centered", "adamw", "lion", "lamb", "lars")
+# Chaining with identity and the container kind are handled by chain and the tree helpers
+# whatever the state: three kinds (momentum, Adam's moments, layer-wise norms) suffice, and
+# each row costs three compiles per property.
+STRUCTURAL_SAMPLED = ("sgd_momentum", "adamw", "lars")
 assert set(SAMPLED) <= set(R.BY_NAME)
 
 finite32 = functools.partial(st.floats, width=32, allow_nan=False, allow_infinity=False)
@@ -84,7 +88,7 @@ def _chain_runner(name, wrap):
     return jax.jit(lambda p: _scan(tx, p)[0])
 
 
-@given(name=st.sampled_from(SAMPLED), v=vectors, t=scalars)
+@given(name=st.sampled_from(STRUCTURAL_SAMPLED), v=vectors, t=scalars)
 def test_chain_with_identity_equals_the_transform(name, v, t):
     params = _tree(v, t)
     alone = _chain_runner(name, "none")(params)
@@ -131,7 +135,7 @@ def _container_runner(name):
     return jax.jit(lambda p: _scan(R.BY_NAME[name].make(0.05), p, _container_grad)[0])
 
 
-@given(name=st.sampled_from(SAMPLED), a=vectors, b=vectors)
+@given(name=st.sampled_from(STRUCTURAL_SAMPLED), a=vectors, b=vectors)
 def test_results_do_not_depend_on_the_container(name, a, b):
     a, b = jnp.asarray(a), jnp.asarray(b)
     run = _container_runner(name)

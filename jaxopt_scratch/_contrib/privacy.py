@@ -129,6 +129,8 @@ def dpsgd(
         Abadi et al., `Deep Learning with Differential Privacy
         <https://arxiv.org/abs/1607.00133>`_, 2016.
     """
+    if momentum is not None:  # named here: trace() would call it `decay`
+        _checks.check_decay("momentum", momentum)
     return _combine.chain(
         differentially_private_aggregate(l2_norm_clip, noise_multiplier, key=seed),
         _base.identity() if momentum is None else _accumulation.trace(momentum, nesterov),
