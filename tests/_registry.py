@@ -129,9 +129,12 @@ class Entry:
     tuning: Mapping[str, float] = dataclasses.field(default_factory=dict)  # see TUNING
     family: str = ""  # module of the alias, e.g. "_optimizers.adam"
     per_example: bool = False  # update takes per-example gradients on axis 0 (DP-SGD)
-    first_update_zero: bool = False  # the first update is zero by design (ADOPT): see harnesses
+    first_update_zero: bool = False  # the first update is zero by design (ADOPT): faults are
+    # injected at the second step, after one clean step
+    bounded_update: bool = False  # the step is clipped whatever g (ADOPT, Sophia): an Inf
+    # gradient leaves the update finite and shows in the state
     matrix: bool = False  # some hyperparameters act on matrices only (Muon, GaLore): see params
-    moves_at_lr0: bool = False  # params move at learning rate 0 (MADGRAD's dual averaging)
+    moves_at_lr0: bool = False  # params move at learning rate 0 (MADGRAD): compared with optax
     narrow_state: tuple[str, ...] = ()  # state fields kept in the params' dtype (see moments)
 
     def make(self, learning_rate: Any = None, **hyperparams: Any) -> jos.GradientTransformation:
@@ -389,7 +392,9 @@ REGISTRY: tuple[Entry, ...] = (
         second={"alpha": 1.0, "b1": 0.5}, complex64=False),  # optax squares complex g, no |g|^2
     # _contrib.adopt. ADOPT's first step only records g^2 (a zero update); eps floors
     # sqrt(v) ~ |g| ~ 1 on small_params, so its second value must exceed that.
-    row(jos.contrib.adopt, 0.1, second={"eps": 5.0}, complex64=False),  # optax: jnp.clip(complex)
+    # It clips g / sqrt(v) at count**0.25: an Inf gradient gives a finite step.
+    row(jos.contrib.adopt, 0.1, second={"eps": 5.0}, complex64=False,  # optax: jnp.clip(complex)
+        first_update_zero=True, bounded_update=True),
     row(jos.contrib.acprop, 0.1, needs_params=True),
     # _contrib.dog: parameter-free; the learning rate multiplies the estimated step. The
     # default first steps (r_eps ~ 1e-6) are too small for the harnesses to see anything.
@@ -410,8 +415,10 @@ REGISTRY: tuple[Entry, ...] = (
     row(jos.contrib.cocob, 1.0, needs_params=True, second={"alpha": 10.0, "eps": 5.0},
         complex64=False),
     # _contrib.madgrad
-    row(jos.contrib.madgrad, 0.1, needs_params=True, complex64=False),
-    row(jos.contrib.scale_by_madgrad, 0.1, needs_params=True, complex64=False),
+    # Its step weights are (lr + eps) * sqrt(k + 1): it moves at lr 0, as optax's.
+    row(jos.contrib.madgrad, 0.1, needs_params=True, complex64=False, moves_at_lr0=True),
+    row(jos.contrib.scale_by_madgrad, 0.1, needs_params=True, complex64=False,
+        moves_at_lr0=True),
     # _contrib.galore: the bowl's leaves are vectors (Adam, unprojected);
     # tests/test_contrib_galore.py covers the projected matrices.
     row(jos.contrib.galore, 0.1, needs_params=True, second={"scale": 0.5}, matrix=True),
@@ -435,8 +442,9 @@ REGISTRY: tuple[Entry, ...] = (
     # Newton-like steps) settle. h is an EMA (b2 0.99) of the estimate: ~0.01 * curvature
     # for the traced harness's 10 steps, so the second values of gamma and eps lift
     # gamma * h (and eps) past |m| ~ 1, where the clip stops hiding them.
+    # Its steps are clipped (an Inf gradient gives a finite one); weight decay 1e-4 by default.
     row(jos.contrib.sophia, 0.1, options={"b1": 0.9, "gamma": 1.0}, needs_params=True,
-        extra_args=("obj_fn",), second={"clip_threshold": 0.1, "gamma": 100.0, "eps": 0.1},
+        extra_args=("obj_fn",), bounded_update=True, decays_by_default=True, second={"clip_threshold": 0.1, "gamma": 100.0, "eps": 0.1},
         complex64=False),
     # _contrib.privacy: clips each example's gradient (over all leaves) and adds noise;
     # the harnesses pass a batch of one example. noise_multiplier 0 keeps the runs

@@ -67,10 +67,12 @@ class LongRunTest(parameterized.TestCase):
         self.assertTrue(P.all_finite(params) and P.all_finite(state))
         initial = float(_loss(jnp.asarray([1.0, -2.0])))
         self.assertLess(losses[-1], 1e-4 * initial, f"{name} did not converge: {losses}")
-        # Still improving over the last 90k steps (or already exactly at the minimum);
+        # Still improving over the last 90k steps, or already settled within the first 10k
+        # at the minimum to float32 rounding (COCOB: a constant 2.3e-15 from then on);
         # a constant-rate Rprop instead settles within 10k steps on its min_step_size cycle.
-        self.assertTrue(losses[-1] < losses[0] or losses[0] == losses[-1] == 0
-                        or not entry.schedule, f"{name} stopped converging: {losses}")
+        settled = bool(np.all(losses == losses[0])) and losses[0] < 1e-12 * initial
+        self.assertTrue(losses[-1] < losses[0] or settled or not entry.schedule,
+                        f"{name} stopped converging: {losses}")
         count = jax.tree.leaves(state)[0]  # the first transform's step count
         if jnp.result_type(count) == jnp.int32:
             self.assertEqual(int(count), CHUNKS * CHUNK)
