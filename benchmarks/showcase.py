@@ -248,10 +248,9 @@ def plot(rows: list[dict], problem_name: str, steps: int, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_lr, ax_curve) = plt.subplots(1, 2, figsize=(13, 5))
-    cmap = plt.get_cmap("tab20")
     for i, r in enumerate(rows):
         label = LABELS.get(r["name"], r["name"])
-        color = cmap(i % 20)
+        color = plt.get_cmap("tab10")(i) if i < 10 else plt.get_cmap("Dark2")(i - 10)
         loss = np.where(r["diverged"], np.nan, r["val_loss"]).mean(axis=1)
         ax_lr.plot(r["lrs"] / r["lrs"][len(r["lrs"]) // 2], loss, "o-", color=color, label=label,
                    lw=2.5 if r["name"] == "adamw" else 1.2)
@@ -266,12 +265,13 @@ def plot(rows: list[dict], problem_name: str, steps: int, path: Path) -> None:
     ax_lr.set_ylabel("validation loss (mean of 3 seeds; nats)")
     ax_lr.set_title(f"{problem_name}: validation loss after {steps} steps")
     best_all = min(r["val_loss"][r["best"]].mean() for r in rows if r["best"] is not None)
-    ax_lr.set_ylim(best_all * 0.95, best_all * 2.2)
+    ax_lr.set_yscale("log")
+    ax_lr.set_ylim(best_all * 0.9, best_all * 6)
     ax_curve.set_xlabel("step")
     ax_curve.set_ylabel(f"training minibatch loss (moving average of {max(1, steps // 20)})")
     ax_curve.set_title("training loss at each optimizer's best learning rate")
-    ax_curve.set_ylim(best_all * 0.7, best_all * 2.5)
-    ax_curve.legend(fontsize=7, ncol=2)
+    ax_curve.set_yscale("log")
+    ax_lr.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
