@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, log, machine, md_table, versions
+from _common import log, machine, md_table, versions
 
 HERE = Path(__file__).resolve().parent
 SEEDS = 3
@@ -366,7 +366,7 @@ def main() -> None:
              f"'(edge)' marks a best learning rate at the end of its grid (the optimum may lie "
              f"beyond it); 'sweep time' is the whole sweep ({len(grid) * SEEDS} runs vmapped, "
              f"compilation included) on two CPU cores shared with other jobs (load average "
-             f"10-16 while these ran, so times are several times an idle machine's); all "
+             f"10-22 while these ran, so times are several times an idle machine's); all "
              f"sweeps together: {sum(r['seconds'] for r in rows):.0f} s"
              + (f". The rows of {', '.join(r['name'] for r in reused)} come from earlier calls "
                 f"with the same setup (raw numbers: `{saved.name}`)." if reused else ".")),
@@ -392,7 +392,7 @@ def main() -> None:
              "## Machine", "", md_table(["", ""], [[k, v] for k, v in {**info, **versions()}.items()]),
              ""]
     Path(args.out).write_text("\n".join(text))
-    log(f"wrote {Path(args.out).resolve().relative_to(REPO)}")
+    log(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def stdlib_transformer(
         name="stdlib_transformer",
         description=(f"byte-level transformer LM on {num_train} + {num_valid} bytes of Python's "
                      f"standard library source; context {context}, d_model {d_model}, "
-                     f"{num_layers} layers, {num_heads} heads"),
+                     f"{num_layers} block(s), {num_heads} heads"),
         loss_fn=loss_fn, init_params=init_params, num_steps=500, target_loss=3.0 * math.log(2.0),
         sample_fn=sample_fn, accuracy_fn=lambda params, batch=None: metrics_fn(
             params, train_starts if batch is None else batch)["accuracy"],
