@@ -16,13 +16,12 @@ The pytest side starts those processes and asserts on what they print.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import traceback
 from pathlib import Path
 
+import _processes
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,9 +30,6 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxopt_scratch as jos
-
-_REPO = Path(__file__).resolve().parents[1]
-_TIMEOUT_S = 150  # a hung subprocess must fail the test, not stall the suite
 
 # Leaves with distinct shapes, so a state leaf's shape names its param.
 _SPECS = {"w": P("data", "model"), "b": P("model"), "e": P(None, "data"), "s": P()}
@@ -361,18 +357,12 @@ def _main_worker(process_id, port):
 # ---------------------------------------------------------------------------
 
 
-def _env(**extra):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", **extra)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
-    return env
-
-
 @pytest.fixture(scope="module")
 def eight_device_report():
     proc = subprocess.run(
         [sys.executable, __file__, "cases"], capture_output=True, text=True, check=False,
-        timeout=_TIMEOUT_S,
-        env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"), cwd=_REPO,
+        timeout=_processes.TIMEOUT_S, cwd=_processes.REPO,
+        env=_processes.env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
     )
     lines = [json.loads(s) for s in proc.stdout.splitlines() if s.startswith("{")]
     assert proc.returncode == 0 and lines, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
@@ -389,31 +379,8 @@ def test_eight_devices(eight_device_report, case):
     assert result["ok"], result["error"]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_end_with_identical_params():
-    port = _free_port()
-    procs = [
-        subprocess.Popen([sys.executable, __file__, "worker", str(i), str(port)], env=_env(),
-                         cwd=_REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for i in range(2)
-    ]
-    outs = []
-    try:
-        for proc in procs:
-            stdout, stderr = proc.communicate(timeout=_TIMEOUT_S)
-            assert proc.returncode == 0, f"worker failed:\n{stdout}\n{stderr}"
-            (line,) = [s for s in stdout.splitlines() if s.startswith("RESULT ")]
-            outs.append(json.loads(line[len("RESULT "):]))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    outs = _processes.two_workers(__file__)
     for out in outs:
         assert (out["process_count"], out["device_count"]) == (2, 2)
     assert outs[0]["params"] == outs[1]["params"]  # bit-identical: one all-reduced program

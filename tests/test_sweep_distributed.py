@@ -10,19 +10,13 @@ with the runs sharded over both devices and print what they got back.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-from pathlib import Path
 
+import _processes
 import jax
 import numpy as np
 
 import jaxopt_scratch as jos
-
-_REPO = Path(__file__).resolve().parents[1]
-_TIMEOUT_S = 150  # a hung subprocess must fail the test, not stall the suite
 
 
 def _metrics_fn(params, batch):
@@ -104,37 +98,8 @@ def _main_worker(process_id, port, directory):
     jax.distributed.shutdown()
 
 
-def _env():
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
-    env.pop("XLA_FLAGS", None)  # one device per process
-    return env
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_sweep_equals_one_process(tmp_path):
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, __file__, "worker", str(i), str(port),
-                               str(tmp_path / "checkpoints")],
-                              env=_env(), cwd=_REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(2)]
-    outs = []
-    try:
-        for proc in procs:
-            stdout, stderr = proc.communicate(timeout=_TIMEOUT_S)
-            assert proc.returncode == 0, f"worker failed:\n{stdout}\n{stderr}"
-            (line,) = [s for s in stdout.splitlines() if s.startswith("RESULT ")]
-            outs.append(json.loads(line[len("RESULT "):]))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    outs = _processes.two_workers(__file__, str(tmp_path / "checkpoints"))
     for out in outs:  # two processes, one device each: every run group spans both
         assert (out["process_count"], out["device_count"], out["local_device_count"]) == (2, 2, 1)
     # Every process gets the whole result, and the same one.
