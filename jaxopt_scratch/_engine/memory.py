@@ -197,8 +197,9 @@ def fit_sweep(task: _programs.Task, num_runs: int, max_batch: int | None, budget
 
     def compile_group(size):  # the chunk program and the final loss's (maybe the whole data)
         hp, seeds, carry = abstract(size)
-        return (_programs.chunk_program.lower(spec, plan.block, plan.blocks, plan.stop, hp, seeds,
-                                              *carry, np.int32(0), *shapes[1:]).compile(),
+        seed = jax.ShapeDtypeStruct((), jnp.int32) if task.one_seed else seeds
+        return (task.chunk().lower(spec, plan.block, plan.blocks, plan.stop, hp, seed,
+                                   *carry, np.int32(0), *shapes[1:]).compile(),
                 _programs.final_program.lower(spec, np.int32(0), *carry, seeds,
                                               *shapes[1:]).compile())
 

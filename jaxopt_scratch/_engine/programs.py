@@ -92,10 +92,20 @@ def _chunk(spec, block, blocks, stop, hp, seed, trained, held, state, start, bat
     return trained, state, *steps, evaluated
 
 
-chunk_program = jax.jit(
-    jax.vmap(_chunk, in_axes=(None,) * 4 + (0, 0, 0, 0, 0, None, None, None)),
-    static_argnums=(0, 1, 2, 3),
-)
+def _chunk_over(seed_axis):
+    return jax.jit(
+        jax.vmap(_chunk, in_axes=(None,) * 4 + (0, seed_axis, 0, 0, 0, None, None, None)),
+        static_argnums=(0, 1, 2, 3),
+    )
+
+
+# One seed per run; and the common case of one seed for every run of a group (a sweep
+# with `seeds=1`), where the seed is not batched: each step's batch is drawn once for
+# the whole group (not once per run), and a layer's input shared by every run makes
+# its product with the runs' weights one matrix product instead of a batch of small
+# ones. Same batches and results; about a third less CPU per step on the digits MLP.
+chunk_program = _chunk_over(0)
+shared_seed_chunk_program = _chunk_over(None)
 
 
 def _final(spec, step, trained, held, state, seed, batches, eval_batch):
@@ -125,6 +135,16 @@ class Task(NamedTuple):
     eval_batch: Any  # placed
     record: _results.Recorder
 
+    @property
+    def one_seed(self) -> bool:
+        """Whether every run has the same seed (then the groups share it, unbatched)."""
+        return bool(np.all(self.run_seeds == self.run_seeds[0]))
+
+    def chunk(self) -> Any:
+        """The chunk program of this task's groups (:data:`shared_seed_chunk_program` if
+        :attr:`one_seed`)."""
+        return shared_seed_chunk_program if self.one_seed else chunk_program
+
 
 class Group(NamedTuple):
     """The runs of one compiled call, padded to the group size (the last run repeated)."""
@@ -133,6 +153,7 @@ class Group(NamedTuple):
     where: np.ndarray  # (group size,): their positions among the alive runs, padded
     hp: Any  # {name: (group size,)}, placed
     seeds: Any  # (group size,), placed
+    seed: Any  # the seed of every run, placed replicated, if `Task.one_seed`; else None
 
 
 def groups(task: Task, alive: np.ndarray) -> list[Group]:
@@ -145,8 +166,10 @@ def groups(task: Task, alive: np.ndarray) -> list[Group]:
                                 np.full(size - len(rows), g + len(rows) - 1)])
         # device_put, not jnp.asarray: no small compile per shape (jnp.asarray stages one).
         hp = put({n: jax.device_put(v[alive[where]]) for n, v in task.run_hp.items()}, split)
+        seed = (put(jax.device_put(task.run_seeds[0]), task.placement.same)
+                if task.one_seed else None)
         out.append(Group(rows, where, hp, put(jax.device_put(task.run_seeds[alive[where]]),
-                                              split)))
+                                              split), seed))
     return out
 
 
@@ -155,8 +178,9 @@ def run_chunk(task: Task, group: Group, carry: Any, c: int, bar: _progress.Progr
     plan, spec, fetch = task.plan, task.spec, task.placement.fetch
     trained, held, state = carry
     start = c * plan.chunk
-    trained, state, losses, diagnostics, evaluated = chunk_program(
-        spec, plan.block, plan.blocks, plan.stop, group.hp, group.seeds, trained, held, state,
+    trained, state, losses, diagnostics, evaluated = task.chunk()(
+        spec, plan.block, plan.blocks, plan.stop, group.hp,
+        group.seeds if group.seed is None else group.seed, trained, held, state,
         np.int32(start), task.batches, task.eval_batch)
     task.record.steps(group.rows, start, fetch(losses),  # waits: the bar is honest
                       jax.tree.map(fetch, diagnostics))
@@ -257,9 +281,11 @@ def lower_group(task: Task, size: int, carry: Any) -> tuple[Any, Any]:
 
     hp = {n: runs((), jax.dtypes.canonicalize_dtype(v.dtype)) for n, v in task.run_hp.items()}
     seeds = runs((), jnp.int32)
+    seed = (jax.ShapeDtypeStruct((), jnp.int32, sharding=task.placement.same)
+            if task.one_seed else seeds)
     carry = jax.tree.map(lambda c: runs(c.shape[1:], c.dtype), carry)
-    return (chunk_program.lower(spec, plan.block, plan.blocks, plan.stop, hp, seeds, *carry,
-                                np.int32(0), task.batches, task.eval_batch),
+    return (task.chunk().lower(spec, plan.block, plan.blocks, plan.stop, hp, seed, *carry,
+                               np.int32(0), task.batches, task.eval_batch),
             final_program.lower(spec, np.int32(0), *carry, seeds, task.batches,
                                 task.eval_batch))
 
