@@ -83,6 +83,33 @@ def test_seeds_axis_draws_init_and_batches_from_each_seed():
                                result.final_losses.reshape(2, 2).mean(axis=1))
 
 
+def test_one_seed_draws_each_batch_once_for_the_whole_group():
+    # With one seed every run trains on the same batches, so the chunk program takes the
+    # seed unbatched and draws a step's batch once for the group, not once per run (a
+    # third less CPU per step on the digits MLP). A host callback in `sample_fn` counts
+    # the draws: vmapped over a batched key it runs once per run.
+    draws = []
+
+    def counted(key):
+        jax.debug.callback(lambda k: draws.append(k.shape), jax.random.key_data(key))
+        return _xor_rows(key)
+
+    problem = jos.problems.get("xor_b")
+    lrs = {"learning_rate": [0.01, 0.1, 0.2]}
+    shared = jos.sweep(jos.adam, lrs, problem.loss_fn, problem.init_params, 4,
+                       sample_fn=counted, progress=False)
+    assert len(draws) == 4  # one per step
+    draws.clear()
+    jos.sweep(jos.adam, lrs, problem.loss_fn, problem.init_params, 4, seeds=2,
+              sample_fn=counted, progress=False)
+    assert len(draws) == 4 * 6  # one per step and run: two seeds, six runs
+    # Same batches as a run of its own with that seed's data key.
+    init_key, data_key = jax.random.split(jax.random.key(0))
+    ref = jos.run(jos.adam(0.1), problem.loss_fn, problem.init_params(init_key), 4,
+                  sample_fn=_xor_rows, key=data_key, record_every=None)
+    np.testing.assert_allclose(shared.losses[1], ref.losses, rtol=PROGRAM_RTOL, atol=1e-7)
+
+
 def test_seed_count_and_no_hyperparameters():
     bowl = jos.problems.get("bowl")
     result = jos.sweep(lambda: jos.sgd(0.1), {}, bowl.loss_fn, bowl.init_params(), 3, seeds=3,
