@@ -55,9 +55,42 @@ def _gram(g: jax.Array, axis: int) -> jax.Array:
     return jnp.tensordot(g, g, axes=(others, others), precision=_HIGHEST)
 
 
+def _one_matrix_at_a_time(fn: Any) -> Any:
+    """``fn`` of one matrix, whose ``vmap`` loops over the matrices (``lax.map``): no batched call.
+
+    jaxlib 0.10's CPU LAPACK kernels (``eigh``, ``qr``) split a batch of large
+    matrices over XLA's intra-op threads and block a thread of that pool until
+    the pieces are done; when as many of them as the pool has threads run at
+    once (independent calls in a loop body, as in a vmapped SOAP update), every
+    thread waits for work that no thread is free to run, forever. A single
+    matrix runs in the calling thread. The numbers are those of ``fn``, matrix
+    by matrix; derivatives are ``fn``'s.
+    """
+    @jax.custom_batching.custom_vmap
+    def unbatched(x):
+        return fn(x)
+
+    @unbatched.def_vmap
+    def _loop(axis_size, in_batched, x):
+        del axis_size
+        out = jax.lax.map(unbatched, x) if in_batched[0] else unbatched(x)
+        return out, jax.tree.map(lambda _: in_batched[0], out)
+
+    @jax.custom_jvp
+    def call(x):
+        return unbatched(x)
+
+    call.defjvp(lambda primals, tangents: jax.jvp(fn, primals, tangents))
+    return call
+
+
+_eigenvectors = _one_matrix_at_a_time(lambda f: jnp.linalg.eigh(f)[1])
+_orthonormal_basis = _one_matrix_at_a_time(lambda s: jnp.linalg.qr(s)[0])
+
+
 def _eigenbases(factors: tuple) -> tuple:
     """Eigenvectors of each factor, largest eigenvalue first (the first call)."""
-    return tuple(None if f is None else jnp.flip(jnp.linalg.eigh(f)[1], axis=1) for f in factors)
+    return tuple(None if f is None else jnp.flip(_eigenvectors(f), axis=1) for f in factors)
 
 
 def _refreshed(factors: tuple, bases: tuple, nu: jax.Array) -> tuple[tuple, jax.Array]:
@@ -75,7 +108,7 @@ def _refreshed(factors: tuple, bases: tuple, nu: jax.Array) -> tuple[tuple, jax.
         power = jnp.matmul(f, q, precision=_HIGHEST)
         order = jnp.argsort(jnp.sum(q * power, axis=0), descending=True, stable=True)
         nu = jnp.take(nu, order, axis=axis)
-        new.append(jnp.linalg.qr(jnp.take(power, order, axis=1))[0])
+        new.append(_orthonormal_basis(jnp.take(power, order, axis=1)))
     return tuple(new), nu
 
 
