@@ -232,6 +232,12 @@ def scale_by_soap(
         them too).
 
     .. note::
+        Under ``vmap`` (as in ``jos.sweep``), ``eigh`` and the QR run one
+        matrix at a time (``lax.map``), with the same numbers: jaxlib 0.10's
+        batched CPU kernels can deadlock XLA's thread pool when several run
+        at once.
+
+    .. note::
         Full-batch gradients. The first call takes no step, so a gradient that
         depends on the params only is the same at the second call, where
         :math:`Q_L^\top G Q_R` is then exactly diagonal (the SVD of :math:`G`):
