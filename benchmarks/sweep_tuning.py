@@ -44,14 +44,14 @@ included), which a machine shared with other work inflates less than wall time.
 Writes ``benchmarks/sweep_tuning.md``.
 
 What the cold time is made of (measured 2026-11-30 with ``jax_log_compiles``, process
-CPU time): the first XLA compile of a process pays about 2 s of one-time set-up (here
-the problem's ``init_params``); one compile of the halving sweep's chunk program (27,
+CPU time): the problem's ``init_params`` (two normal draws) compiles in about 2.4 s,
+on both sides (Optuna's jitted ``init`` contains it); one compile of the halving sweep's chunk program (27,
 9 or 3 runs, 30 steps, metrics) costs 2.2-2.6 s, about what Optuna's jitted segment
 costs (2.0-2.5 s). The sweep compiles it once per group size (27, 9 and 3), the later
 two in background threads while the first rung trains; Optuna compiles once. So a
 fresh process cannot be 3x faster than Optuna's here: Optuna's whole cold run (about
-4 s) is less than three times the one-time set-up plus one compile that any JAX
-program of this step pays. ``max_batch=3`` needs one compile (the fastest cold sweep),
+4 s) is less than three times what any JAX program of this problem pays before its
+first step (the initialisation's compile plus one compile of the training step). ``max_batch=3`` needs one compile (the fastest cold sweep),
 at some warm speed (9 calls per chunk at the first rung). Lower XLA optimisation
 levels compile faster but run 3x slower (``xla_backend_optimization_level=0``) and
 are not bitwise equal, so they are not used; nor is a persistent compilation cache
