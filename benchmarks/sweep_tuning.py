@@ -25,6 +25,9 @@ a weight decay whose validation loss is within 1% of the best the full grid find
   bound: a user does not know the target), or after all 27 trials (the sweeps'
   budget of configurations), and the latter with ``n_jobs=2`` (two trials at a time
   in threads: Optuna's way to use both cores).
+* ``jos.sweep halving, 27 Sobol points``: halving over Optuna's continuous ranges
+  (``jos.loguniform``, ``mode="sobol"``, ``num_samples=27``) instead of the grid: the
+  grid's best is the target, but a search over the ranges can beat it, as TPE does.
 * ``max_batch=3``: the same halving sweep in groups of 3 runs, so every rung reuses
   one compiled program (the default compiles one per group size: 27, 9 and 3; the
   sweep compiles the later two in background threads while the first rung compiles
@@ -103,13 +106,20 @@ def _setup():
     return jos, digits, adamw, metrics_fn
 
 
-def jos_sweep(prune: bool, max_batch: int | None = None):
+def jos_sweep(prune: bool, max_batch: int | None = None, sobol: bool = False):
     jos, digits, adamw, metrics_fn = _setup()
+    space = {"learning_rate": LRS, "weight_decay": WDS}
+    sampled = {}
+    if sobol:  # Optuna's ranges, 27 points of a scrambled Sobol sequence
+        space = {"learning_rate": jos.loguniform(LRS[0], LRS[-1]),
+                 "weight_decay": jos.loguniform(WDS[0], WDS[-1])}
+        sampled = {"mode": "sobol", "num_samples": MAX_TRIALS}
 
     def run():
         start, cpu = time.perf_counter(), time.process_time()
-        result = jos.sweep(adamw, {"learning_rate": LRS, "weight_decay": WDS}, digits.loss_fn,
-                           digits.init_params(), STEPS, sample_fn=digits.sample_fn,
+        result = jos.sweep(adamw, space, digits.loss_fn, **sampled,
+                           init_params=digits.init_params(), num_steps=STEPS,
+                           sample_fn=digits.sample_fn,
                            eval_batch=digits.eval_batch, metrics_fn=metrics_fn, eval_every=RUNG,
                            prune=jos.halving(3, metric="loss") if prune else None,
                            max_batch=max_batch, progress=False)
@@ -187,6 +197,7 @@ def optuna_study(target_box: list[float], stop_early: bool, jobs: int = 1):
 def _contenders(target: list[float]) -> dict:
     return {"jos.sweep halving": jos_sweep(True),
             "jos.sweep halving, max_batch=3": jos_sweep(True, 3),
+            "jos.sweep halving, 27 Sobol points": jos_sweep(True, sobol=True),
             "jos.sweep grid": jos_sweep(False),
             "Optuna TPE + halving pruner, to the first hit": optuna_study(target, True),
             "Optuna TPE + halving pruner, all 27 trials": optuna_study(target, False),
