@@ -148,7 +148,10 @@ def sweep(
     The runs are ``jax.vmap``-ed, so ``make_optimizer`` receives each numeric
     hyperparameter as a scalar tracer; the chunk program ``jit(vmap(scan))`` is
     compiled once and reused for every chunk of ``chunk_steps`` steps and every
-    group of ``max_batch`` runs (the last ones padded). With several devices
+    group of ``max_batch`` runs (the last ones padded). When every run has the same
+    seed (the default), the seed is not batched: each step's minibatch is drawn
+    once for the whole group, and a layer whose input is that batch multiplies it
+    by every run's weights in one matrix product. With several devices
     (``devices``, default all local ones) each group is sharded along the runs
     with a ``NamedSharding`` over a 1-D mesh, padded to a multiple of the device
     count; the results equal the single-device ones. NaN and infinite runs are
