@@ -13,10 +13,16 @@ import numpy as np
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
+from jaxopt_scratch._core import linear_algebra as _linear_algebra
 from jaxopt_scratch._core import tree_math as _tree_math
 from jaxopt_scratch._transforms import adaptive_adam as _adaptive_adam
 from jaxopt_scratch._transforms import scaling as _scaling
 from jaxopt_scratch._transforms import weight_decay as _weight_decay
+
+# The thin SVD, one matrix at a time under vmap (a jos.sweep): jaxlib 0.10.2's batched CPU
+# LAPACK kernels can deadlock (see `one_matrix_at_a_time`).
+_thin_svd = _linear_algebra.one_matrix_at_a_time(
+    lambda mat: jnp.linalg.svd(mat, full_matrices=False))
 
 
 class GaLoreDimensionNumbers(NamedTuple):
@@ -96,6 +102,13 @@ def scale_by_galore(
     References:
         Zhao et al., `GaLore: Memory-Efficient LLM Training by Gradient Low-Rank
         Projection <https://arxiv.org/abs/2403.03507>`_, 2024 (Algorithm 2).
+
+    .. note::
+        Under ``vmap`` (e.g. a ``jos.sweep`` over its hyperparameters) the SVD
+        runs one matrix at a time (a ``lax.map``, see
+        ``_core.linear_algebra.one_matrix_at_a_time``), never as one batched
+        call: jaxlib 0.10.2's batched CPU LAPACK kernels can deadlock XLA's
+        intra-op thread pool. The numbers are those of the unbatched SVD.
     """
     if isinstance(rank, bool) or not isinstance(rank, int):
         raise TypeError(f"`rank` must be a Python int, got {rank!r}.")
@@ -166,7 +179,7 @@ def scale_by_galore(
             mat = to_matrix(g)
 
             def fresh(mat=mat, r=r, left=left, dtype=proj.dtype):
-                u, _, vh = jnp.linalg.svd(mat.astype(dtype), full_matrices=False)
+                u, _, vh = _thin_svd(mat.astype(dtype))
                 return u[:, :r] if left else vh[:r, :].T
 
             proj = jax.lax.cond(refresh, fresh, lambda proj=proj: proj)

@@ -11,6 +11,7 @@ import numpy as np
 from jaxopt_scratch._core import base as _base
 from jaxopt_scratch._core import checks as _checks
 from jaxopt_scratch._core import combine as _combine
+from jaxopt_scratch._core import linear_algebra as _linear_algebra
 from jaxopt_scratch._core import tree_math as _tree_math
 from jaxopt_scratch._transforms import scaling as _scaling
 from jaxopt_scratch._transforms import weight_decay as _weight_decay
@@ -55,37 +56,9 @@ def _gram(g: jax.Array, axis: int) -> jax.Array:
     return jnp.tensordot(g, g, axes=(others, others), precision=_HIGHEST)
 
 
-def _one_matrix_at_a_time(fn: Any) -> Any:
-    """``fn`` of one matrix, whose ``vmap`` loops over the matrices (``lax.map``): no batched call.
-
-    jaxlib 0.10's CPU LAPACK kernels (``eigh``, ``qr``) split a batch of large
-    matrices over XLA's intra-op threads and block a thread of that pool until
-    the pieces are done; when as many of them as the pool has threads run at
-    once (independent calls in a loop body, as in a vmapped SOAP update), every
-    thread waits for work that no thread is free to run, forever. A single
-    matrix runs in the calling thread. The numbers are those of ``fn``, matrix
-    by matrix; derivatives are ``fn``'s.
-    """
-    @jax.custom_batching.custom_vmap
-    def unbatched(x):
-        return fn(x)
-
-    @unbatched.def_vmap
-    def _loop(axis_size, in_batched, x):
-        del axis_size
-        out = jax.lax.map(unbatched, x) if in_batched[0] else unbatched(x)
-        return out, jax.tree.map(lambda _: in_batched[0], out)
-
-    @jax.custom_jvp
-    def call(x):
-        return unbatched(x)
-
-    call.defjvp(lambda primals, tangents: jax.jvp(fn, primals, tangents))
-    return call
-
-
-_eigenvectors = _one_matrix_at_a_time(lambda f: jnp.linalg.eigh(f)[1])
-_orthonormal_basis = _one_matrix_at_a_time(lambda s: jnp.linalg.qr(s)[0])
+# One matrix at a time under vmap: batched LAPACK calls deadlock jaxlib 0.10.2 (see the helper).
+_eigenvectors = _linear_algebra.one_matrix_at_a_time(lambda f: jnp.linalg.eigh(f)[1])
+_orthonormal_basis = _linear_algebra.one_matrix_at_a_time(lambda s: jnp.linalg.qr(s)[0])
 
 
 def _eigenbases(factors: tuple) -> tuple:

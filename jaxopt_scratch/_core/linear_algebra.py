@@ -1,5 +1,8 @@
 r"""Matrix functions used by second-order methods: the dominant eigenpair and inverse p-th roots.
 
+Also :func:`one_matrix_at_a_time`, which keeps a matrix decomposition unbatched under ``vmap``
+(jaxlib 0.10's batched CPU LAPACK kernels can deadlock).
+
 Same names, arguments and results as optax 0.2.8 (``optax.power_iteration``,
 ``optax.matrix_inverse_pth_root``).
 """
@@ -198,6 +201,62 @@ def matrix_inverse_pth_root(
     _, m, h, previous_h, _, improving = jax.lax.while_loop(keep_going, step, start)
     root = jnp.where(improving, h, previous_h).astype(matrix.dtype)
     return root, jnp.max(jnp.abs(m - identity))
+
+
+def one_matrix_at_a_time(fn: Callable[[jax.Array], Any]) -> Callable[[jax.Array], Any]:
+    r"""``fn`` of one matrix, whose ``vmap`` loops over the matrices (``lax.map``): no batched call.
+
+    Under ``vmap``, :math:`\mathrm{fn}(X_b)` for :math:`b = 1, \dots, B` is
+    computed in a sequential loop over :math:`b` rather than as one call on the
+    stacked :math:`X`; unbatched, it is ``fn`` itself. Use it for LAPACK-backed
+    decompositions (``eigh``, ``qr``, ``svd``, ...) inside optimizers, whose
+    state is vmapped by a ``jos.sweep``.
+
+    Why: jaxlib 0.10 (0.10.2 measured) CPU LAPACK kernels split a batch of large
+    matrices (:math:`n \gtrsim 35`) over XLA's intra-op threads and block a
+    thread of that pool until the pieces are done; when as many of them as the
+    pool has threads run at once (independent calls in a loop body, as in a
+    vmapped SOAP update), every thread waits for work that no thread is free to
+    run, forever. A single matrix runs in the calling thread. The numbers are
+    those of ``fn``, matrix by matrix; derivatives are ``fn``'s (its JVP rule,
+    batched as usual).
+
+    Args:
+        fn: A function of one array (a matrix) returning a pytree of arrays,
+            each of which gets the input's batch axis under ``vmap``.
+
+    Returns:
+        A function with ``fn``'s signature, values and derivatives.
+
+    Examples:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> from jaxopt_scratch._core import linear_algebra
+        >>> eigenvalues = linear_algebra.one_matrix_at_a_time(jnp.linalg.eigvalsh)
+        >>> mats = jnp.stack([jnp.diag(jnp.array([1.0, 2.0])), 3 * jnp.eye(2)])
+        >>> print(jax.vmap(eigenvalues)(mats))
+        [[1. 2.]
+         [3. 3.]]
+        >>> text = jax.jit(jax.vmap(eigenvalues)).lower(mats).as_text()
+        >>> "lapack" in text and 'num_batch_dims = "0"' in text
+        True
+    """
+    @jax.custom_batching.custom_vmap
+    def unbatched(x):
+        return fn(x)
+
+    @unbatched.def_vmap
+    def _loop(axis_size, in_batched, x):
+        del axis_size
+        out = jax.lax.map(unbatched, x) if in_batched[0] else unbatched(x)
+        return out, jax.tree.map(lambda _: in_batched[0], out)
+
+    @jax.custom_jvp
+    def call(x):
+        return unbatched(x)
+
+    call.defjvp(lambda primals, tangents: jax.jvp(fn, primals, tangents))
+    return call
 
 
 def _spectral_radius_bound(q: jax.Array) -> jax.Array:
