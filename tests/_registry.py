@@ -36,8 +36,9 @@ neither the update nor the state non-finite), ``drifts`` (params move even
 under zero gradients: only finiteness is checked then), ``schedule`` (False if
 ``learning_rate`` must be a number: a schedule is refused), ``couples_leaves`` (the
 update mixes leaves, as L-BFGS's inner products do: a NaN in one leaf reaches all),
-and ``tuning`` (learning rates of the hardening harnesses where the row's step
-scale differs from :data:`TUNING`, as for LARS).
+``tuning`` (learning rates of the hardening harnesses where the row's step
+scale differs from :data:`TUNING`, as for LARS), and ``eager`` (False: the numerical
+hardening harnesses run the row under jit only; see :func:`registry_variants`).
 
 A row is then covered, without editing any harness, by:
 
@@ -65,9 +66,11 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 import optax
+from absl.testing import parameterized
 
 import jaxopt_scratch as jos
 
@@ -136,6 +139,7 @@ class Entry:
     matrix: bool = False  # some hyperparameters act on matrices only (Muon, GaLore): see params
     moves_at_lr0: bool = False  # params move at learning rate 0 (MADGRAD): compared with optax
     narrow_state: tuple[str, ...] = ()  # state fields kept in the params' dtype (see moments)
+    eager: bool = True  # the hardening harnesses also run it op by op (see registry_variants)
 
     def make(self, learning_rate: Any = None, **hyperparams: Any) -> jos.GradientTransformation:
         """The optimizer: ``learning_rate`` defaults to the row's; hyperparameters override."""
@@ -340,16 +344,19 @@ REGISTRY: tuple[Entry, ...] = (
     # land on it exactly at the second step, where float32 and float64 cannot be compared).
     # Its memory holds differences of gradients and 1 / <s, y>: cancellation turns the
     # last-ulp gap between a vmapped and a looped gradient into ~2e-6 relative.
+    # Its two-loop recursion is hundreds of small ops: op by op (without jit) each
+    # hardening run takes seconds, so those harnesses run it jitted (eager=False).
     row(jos.lbfgs, 0.5, name="lbfgs_fixed_step", options={"linesearch": None},
-        needs_params=True, couples_leaves=True,
+        needs_params=True, couples_leaves=True, eager=False,
         tuning={"traced_rtol": 1e-5, "traced_atol": 1e-6}),
     # L-BFGS as meant: its zoom line search, fed value=, grad= and value_fn=.
     # Its state keeps the gradient at the accepted point as given, in the params' dtype
     # (as optax): a cache, not a moment. Its memory and the line search's slopes mix
     # every leaf: the vmap/loop tolerance of lbfgs_fixed_step.
     # (Its family: the line search is what this row adds to lbfgs_fixed_step.)
+    # Op by op its line search takes 4-14 s per hardening test: eager=False (as above).
     row(jos.lbfgs, 1.0, needs_params=True, extra_args=("value", "grad", "value_fn"),
-        family="_transforms.zoom_linesearch",
+        family="_transforms.zoom_linesearch", eager=False,
         couples_leaves=True, complex64=False, narrow_state=("grad",),
         tuning={"traced_rtol": 1e-5, "traced_atol": 1e-6, "precision": 1.0, "long_run": 1.0}),
     # _optimizers.polyak: the step size scaling * (f - f_min) / |g|^2 from value=, capped by
@@ -446,13 +453,13 @@ REGISTRY: tuple[Entry, ...] = (
     # Its steps are clipped (an Inf gradient gives a finite one); weight decay 1e-4 by default.
     row(jos.contrib.sophia, 0.1, options={"b1": 0.9, "gamma": 1.0}, needs_params=True,
         extra_args=("obj_fn",), bounded_update=True, decays_by_default=True, second={"clip_threshold": 0.1, "gamma": 100.0, "eps": 0.1},
-        complex64=False),
+        complex64=False, eager=False),  # op by op its Hutchinson estimate takes 3-4 s a test
     # _contrib.privacy: clips each example's gradient (over all leaves) and adds noise;
     # the harnesses pass a batch of one example. noise_multiplier 0 keeps the runs
     # deterministic (its second value adds noise, which the traced harness sees).
     row(jos.contrib.dpsgd, 0.1, options={"l2_norm_clip": 1.0, "noise_multiplier": 0.0, "seed": 0},
         second={"l2_norm_clip": 0.5, "noise_multiplier": 0.1}, per_example=True,
-        couples_leaves=True, complex64=False),
+        couples_leaves=True, complex64=False, eager=False),  # per-example vmap: 3-6 s op by op
     # _contrib.cautious (a wrapper, not an alias): C-AdamW masking the whole update, and
     # C-Lion masking the direction (decay outside the mask, as the paper).
     row(cautious_adamw, 0.1, needs_params=True, family="_contrib.cautious"),
@@ -494,6 +501,28 @@ def named(entries=None, where: Callable[[Entry], bool] | None = None) -> list[tu
     entries = REGISTRY if entries is None else [BY_NAME[n] if isinstance(n, str) else n
                                                 for n in entries]
     return [(e.name, e.name) for e in entries if where is None or where(e)]
+
+
+def registry_variants(cases: list[tuple]) -> Callable:
+    """``@chex.variants(with_jit=True, without_jit=True)`` over
+    ``@parameterized.named_parameters(cases)``, without the ``without_jit`` variant of the
+    rows whose :attr:`Entry.eager` is False; each case is ``(testcase_name, row name, ...)``.
+
+    For the numerical harnesses (faults, extreme gradients, zero steps, dtypes), whose claims
+    are about the mathematics: that an eager run of every row equals its jitted run is
+    pinned once per row by ``test_common.py::test_jit_and_no_jit_agree``.
+    """
+    cases = list(cases)
+    eager = [c for c in cases if BY_NAME[c[1]].eager]
+
+    def decorate(test: Callable) -> list:
+        generated = list(chex.variants(with_jit=True)(parameterized.named_parameters(cases)(test)))
+        if eager:
+            generated += chex.variants(without_jit=True)(
+                parameterized.named_parameters(eager)(test))
+        return generated  # a class attribute that absl's metaclass expands into tests
+
+    return decorate
 
 
 def hyperparameter_cases() -> list[tuple[str, str, str]]:

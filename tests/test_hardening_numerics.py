@@ -49,8 +49,7 @@ def _clean_start(name, update, tx):
 
 class NonFiniteGradientTest(chex.TestCase):
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(R.named())
+    @R.registry_variants(R.named())
     def test_without_guard_nan_is_never_hidden(self, name):
         # Documented: without apply_if_finite a NaN gradient gives a NaN update
         # where it lands (the whole leaf for the layer-wise LAMB and LARS), and
@@ -64,8 +63,7 @@ class NonFiniteGradientTest(chex.TestCase):
         if not R.BY_NAME[name].couples_leaves:  # L-BFGS: inner products over every leaf
             self.assertTrue(np.isfinite(u["t"][0]), "the NaN leaked into another leaf")
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(R.named())
+    @R.registry_variants(R.named())
     def test_without_guard_inf_shows_in_the_update_or_the_state(self, name):
         # Documented: an Inf gradient makes the update non-finite, except for
         # Lion (sign(inf) = 1), whose momentum then holds the Inf: either way it
@@ -84,8 +82,7 @@ class NonFiniteGradientTest(chex.TestCase):
         if not (R.BY_NAME[name].sign_update or R.BY_NAME[name].bounded_update):
             self.assertFalse(np.isfinite(u["w"][0]))
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(
+    @R.registry_variants(
         [(f"{n}_nan", n, "nan") for n in R.BY_NAME]
         # Inf takes the same path through the guard; one alias per kind of state.
         + [(f"{n}_inf", n, "inf") for n in ("adam", "lion", "rmsprop_centered", "lars")])
@@ -136,8 +133,7 @@ class NonFiniteGradientTest(chex.TestCase):
 
 class ExtremeGradientTest(chex.TestCase):
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(
+    @R.registry_variants(
         [(f"{n}_{s:g}", n, s) for n in R.BY_NAME for s in (1e30, 1e-30)])
     def test_updates_stay_finite(self, name, scale):
         tx = R.BY_NAME[name].make(0.1)
@@ -205,8 +201,7 @@ ZERO_STEPS = 3000
 
 class ZeroGradientTest(chex.TestCase):
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(R.named())
+    @R.registry_variants(R.named())
     def test_thousands_of_zero_gradients_stay_finite(self, name):
         tx = R.BY_NAME[name].make(0.1)
         params = P.tiny_params()
@@ -231,8 +226,7 @@ class ZeroGradientTest(chex.TestCase):
 
 class ZeroLearningRateTest(chex.TestCase):
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(
+    @R.registry_variants(
         [(f"{n}_constant", n, "constant") for n in R.BY_NAME]
         # A schedule takes another path (scale_by_schedule); the aliases with weight decay
         # or a trust ratio are where a nonzero step could sneak in.

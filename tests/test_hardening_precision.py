@@ -52,8 +52,7 @@ def _state_float_dtypes(entry, state):
 
 class DtypeContractTest(chex.TestCase):
 
-    @chex.variants(with_jit=True, without_jit=True)
-    @parameterized.named_parameters(
+    @R.registry_variants(
         [(f"{e.name}_{d}", e.name, d) for e in R.REGISTRY for d in _dtypes(e)])
     def test_updates_keep_the_param_dtype_and_moments_are_at_least_float32(self, name, dtype):
         with jax.enable_x64(dtype == "float64"):
