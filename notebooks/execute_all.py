@@ -6,7 +6,7 @@ Usage (from the repository root)::
     python notebooks/execute_all.py 03 07           # only those whose name starts with 03 or 07
 
 Each notebook runs in a fresh kernel with ``notebooks/`` as its working directory, exactly as
-``tests/test_notebooks.py`` runs them; the wall time of each is printed. Execution timestamps
+``tests/_notebooks.py`` runs them; the wall time of each is printed. Execution timestamps
 are not recorded, so re-running an unchanged notebook gives an unchanged file.
 """
 
