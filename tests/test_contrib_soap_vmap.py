@@ -85,6 +85,43 @@ def test_vmapped_update_calls_lapack_on_single_matrices_and_changes_no_number():
                                     rtol=1e-5, atol=1e-6)
 
 
+def test_refresh_switch_runs_one_branch_when_every_run_agrees():
+    # In a sweep every run is at the same step, so SOAP's keep / eigh / QR choice is the same
+    # for all, but the count is batched and lax.switch would run every branch (the eigh and
+    # QR of every factor at every step: 3.7x the time of a 12-step digits sweep). A host
+    # callback per branch counts which ran; the outputs must be lax.switch's, bit for bit,
+    # also when the runs disagree.
+    from jaxopt_scratch._contrib import soap as _soap
+
+    ran = []
+
+    def branch(k):
+        def fn(x, y):
+            jax.debug.callback(lambda: ran.append(k))
+            return x * (k + 1.0) + y, y - k
+        return fn
+
+    branches = [branch(k) for k in range(3)]
+    x, y = jnp.arange(3.0), jnp.float32(0.5)  # y unbatched: the rule keeps it so
+
+    def ours(i, x):
+        return _soap._agreed_switch(i, branches, x, y)
+
+    def plain(i, x):
+        return jax.lax.switch(i, branches, x, y)
+
+    for index in ([2, 2, 2], [0, 2, 1]):
+        i = jnp.asarray(index)
+        ran.clear()
+        got = jax.jit(jax.vmap(ours))(i, x)
+        jax.effects_barrier()
+        assert sorted(set(ran)) == sorted(set(index)), (index, ran)  # [2] when they agree
+        chex.assert_trees_all_equal(got, jax.jit(jax.vmap(plain))(i, x))
+    # An unbatched index stays a plain switch.
+    chex.assert_trees_all_equal(jax.jit(jax.vmap(lambda x: ours(1, x)))(x),
+                                jax.jit(jax.vmap(lambda x: plain(1, x)))(x))
+
+
 def test_program_that_deadlocks_with_batched_lapack_finishes():
     # End to end in a subprocess (a regression hangs forever: the timeout turns it into a
     # failure). On a 2-core machine the same program with plain jnp.linalg hangs.

@@ -19,6 +19,41 @@ from jaxopt_scratch._transforms import weight_decay as _weight_decay
 _HIGHEST = jax.lax.Precision.HIGHEST  # bfloat16 passes on accelerators would blur the basis
 
 
+def _agreed_switch(index: jax.Array, branches: list, *operands: Any) -> Any:
+    """``lax.switch(index, branches, *operands)``, whose ``vmap`` runs one branch when all agree.
+
+    Under ``vmap`` a batched ``index`` turns ``lax.switch`` into a select that runs
+    every branch for every member. In a sweep every run is at the same step, so
+    SOAP's refresh decision is the same for all of them, but ``vmap`` cannot know
+    it. Here, when every member's index is the same, only that branch runs (for the
+    whole batch); otherwise every branch runs and each member takes its own, as
+    ``lax.switch`` does. The numbers are ``lax.switch``'s either way.
+    """
+    @jax.custom_batching.custom_vmap
+    def call(index, *ops):
+        return jax.lax.switch(index, branches, *ops)
+
+    @call.def_vmap
+    def _rule(axis_size, in_batched, index, *ops):
+        axes = jax.tree.map(lambda batched: 0 if batched else None, list(in_batched[1:]))
+
+        def whole(branch):  # one branch for every member
+            return lambda *o: jax.vmap(branch, in_axes=axes, axis_size=axis_size)(*o)
+
+        def each(*o):  # every member its own branch
+            return jax.vmap(lambda i, *p: jax.lax.switch(i, branches, *p),
+                            in_axes=[0 if in_batched[0] else None, *axes],
+                            axis_size=axis_size)(index, *o)
+
+        agreed = index
+        if in_batched[0]:
+            agreed = jnp.where(jnp.all(index == index[0]), index[0], len(branches))
+        out = jax.lax.switch(agreed, [whole(b) for b in branches] + [each], *ops)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return call(index, *operands)
+
+
 class ScaleBySoapState(NamedTuple):
     """State of :func:`scale_by_soap`.
 
@@ -292,7 +327,7 @@ def scale_by_soap(
         period = jnp.asarray(precondition_frequency).astype(step.dtype)
         refresh = (step > 0) & (step % jnp.maximum(period, 1) == 0)
         branch = jnp.where(first, 1, jnp.where(refresh, 2, 0))
-        bases, nu_leaves = jax.lax.switch(branch, [
+        bases, nu_leaves = _agreed_switch(branch, [
             lambda fs, qs, vs: (qs, vs),
             lambda fs, qs, vs: ([_eigenbases(f) for f in fs], vs),
             lambda fs, qs, vs: tuple(map(list, zip(*[_refreshed(f, q, v)
