@@ -121,6 +121,12 @@ def test_refresh_switch_runs_one_branch_when_every_run_agrees():
     # An unbatched index stays a plain switch.
     chex.assert_trees_all_equal(jax.jit(jax.vmap(lambda x: ours(1, x)))(x),
                                 jax.jit(jax.vmap(lambda x: plain(1, x)))(x))
+    # Differentiable as lax.switch is (gradients through an update, vmapped or not).
+    def grads(switch):
+        return jax.jit(jax.vmap(jax.grad(lambda x, i: jnp.sum(switch(i, x)[0] ** 2))))(
+            x, jnp.asarray([0, 2, 2]))
+
+    chex.assert_trees_all_equal(grads(ours), grads(plain))
 
 
 def test_program_that_deadlocks_with_batched_lapack_finishes():

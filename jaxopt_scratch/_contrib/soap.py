@@ -51,7 +51,16 @@ def _agreed_switch(index: jax.Array, branches: list, *operands: Any) -> Any:
         out = jax.lax.switch(agreed, [whole(b) for b in branches] + [each], *ops)
         return out, jax.tree.map(lambda _: True, out)
 
-    return call(index, *operands)
+    @jax.custom_jvp
+    def differentiable(index, *ops):
+        return call(index, *ops)
+
+    @differentiable.defjvp
+    def _jvp(primals, tangents):  # lax.switch's derivative (the index has none)
+        index, *ops = primals
+        return jax.jvp(lambda *o: jax.lax.switch(index, branches, *o), tuple(ops), tangents[1:])
+
+    return differentiable(index, *operands)
 
 
 class ScaleBySoapState(NamedTuple):
