@@ -252,7 +252,9 @@ def scale_by_soap(
         Under ``vmap`` (as in ``jos.sweep``), ``eigh`` and the QR run one
         matrix at a time (``lax.map``), with the same numbers: jaxlib 0.10's
         batched CPU kernels can deadlock XLA's thread pool when several run
-        at once.
+        at once. The choice between keeping, building (``eigh``) and
+        refreshing (QR) the bases runs one branch for every run when all
+        runs agree (in a sweep they are at the same step), not all three.
 
     .. note::
         Full-batch gradients. The first call takes no step, so a gradient that
