@@ -27,7 +27,9 @@ def _agreed_switch(index: jax.Array, branches: list, *operands: Any) -> Any:
     SOAP's refresh decision is the same for all of them, but ``vmap`` cannot know
     it. Here, when every member's index is the same, only that branch runs (for the
     whole batch); otherwise every branch runs and each member takes its own, as
-    ``lax.switch`` does. The numbers are ``lax.switch``'s either way.
+    ``lax.switch`` does. The numbers are ``lax.switch``'s either way. The branches
+    must be functions of ``operands`` only (``custom_vmap`` cannot batch values
+    they close over).
     """
     @jax.custom_batching.custom_vmap
     def call(index, *ops):
