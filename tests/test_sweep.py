@@ -63,11 +63,22 @@ def _xor_rows(key):
     return XOR_X[rows], XOR_Y[rows]
 
 
+DRAWS = []  # one entry per draw of _counted_rows, from a host callback
+
+
+def _counted_rows(key):
+    # Vmapped over a batched key the callback runs once per run; over an unbatched key, once.
+    jax.debug.callback(lambda k: DRAWS.append(k.shape), jax.random.key_data(key))
+    return _xor_rows(key)
+
+
 def test_seeds_axis_draws_init_and_batches_from_each_seed():
     problem = jos.problems.get("xor_b")
     lrs, seeds = [0.01, 0.1], [3, 7]
+    DRAWS.clear()
     result = jos.sweep(jos.adam, {"learning_rate": lrs}, problem.loss_fn, problem.init_params,
-                       12, seeds=seeds, sample_fn=_xor_rows, progress=False)
+                       12, seeds=seeds, sample_fn=_counted_rows, progress=False)
+    assert len(DRAWS) == 12 * 4  # each run draws its own batch at each step
     assert result.hyperparams["seed"].tolist() == [3, 7, 3, 7]
     assert result.hyperparams["learning_rate"].tolist() == [0.01, 0.01, 0.1, 0.1]
     for r in (1, 2):  # (lr 0.01, seed 7) and (lr 0.1, seed 3)
@@ -86,26 +97,14 @@ def test_seeds_axis_draws_init_and_batches_from_each_seed():
 def test_one_seed_draws_each_batch_once_for_the_whole_group():
     # With one seed every run trains on the same batches, so the chunk program takes the
     # seed unbatched and draws a step's batch once for the group, not once per run (a
-    # third less CPU per step on the digits MLP). A host callback in `sample_fn` counts
-    # the draws: vmapped over a batched key it runs once per run.
-    draws = []
-
-    def counted(key):
-        jax.debug.callback(lambda k: draws.append(k.shape), jax.random.key_data(key))
-        return _xor_rows(key)
-
+    # third less CPU per step on the digits MLP); the per-run count is pinned above.
     problem = jos.problems.get("xor_b")
-    lrs = {"learning_rate": [0.01, 0.1, 0.2]}
-    shared = jos.sweep(jos.adam, lrs, problem.loss_fn, problem.init_params, 4,
-                       sample_fn=counted, progress=False)
-    assert len(draws) == 4  # one per step
-    draws.clear()
-    jos.sweep(jos.adam, lrs, problem.loss_fn, problem.init_params, 4, seeds=2,
-              sample_fn=counted, progress=False)
-    assert len(draws) == 4 * 6  # one per step and run: two seeds, six runs
-    # Same batches as a run of its own with that seed's data key.
-    init_key, data_key = jax.random.split(jax.random.key(0))
-    ref = jos.run(jos.adam(0.1), problem.loss_fn, problem.init_params(init_key), 4,
+    DRAWS.clear()
+    shared = jos.sweep(jos.adam, {"learning_rate": [0.01, 0.1]}, problem.loss_fn,
+                       problem.init_params, 12, sample_fn=_counted_rows, progress=False)
+    assert len(DRAWS) == 12  # one per step
+    init_key, data_key = jax.random.split(jax.random.key(0))  # seed 0's keys
+    ref = jos.run(jos.adam(0.1), problem.loss_fn, problem.init_params(init_key), 12,
                   sample_fn=_xor_rows, key=data_key, record_every=None)
     np.testing.assert_allclose(shared.losses[1], ref.losses, rtol=PROGRAM_RTOL, atol=1e-7)
 
